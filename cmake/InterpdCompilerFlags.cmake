@@ -1,0 +1,27 @@
+# Warnings and sanitizers for every interpd target (not for third-party code,
+# which comes in as SYSTEM includes).
+add_library(interpd_flags INTERFACE)
+target_compile_options(interpd_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  # CPython's headers use old-style casts inside macros we expand.
+  -Wno-old-style-cast
+  # PyType_Slot / PyMethodDef tables are C structs filled positionally.
+  -Wno-missing-field-initializers
+  -Wno-cast-function-type)
+if(INTERPD_WERROR)
+  target_compile_options(interpd_flags INTERFACE -Werror)
+endif()
+
+if(INTERPD_SANITIZE STREQUAL "address")
+  set(_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+elseif(INTERPD_SANITIZE STREQUAL "thread")
+  set(_san -fsanitize=thread -fno-omit-frame-pointer)
+elseif(NOT INTERPD_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "INTERPD_SANITIZE must be '', 'address' or 'thread', not '${INTERPD_SANITIZE}'")
+endif()
+if(_san)
+  target_compile_options(interpd_flags INTERFACE ${_san})
+  target_link_options(interpd_flags INTERFACE ${_san})
+endif()
