@@ -100,6 +100,18 @@ TEST_CASE("equality treats NaN as equal to itself and -0.0 as distinct from 0.0"
   CHECK(d1.Find("c") == nullptr);
 }
 
+TEST_CASE("big integer nodes are reference counted and freed", "[value]") {
+  // Under ASan a BigInt that is never freed is a leak report.
+  std::vector<uint8_t> bytes(20, 0x11);
+  Value a = Value::BigInt(bytes);
+  REQUIRE(a.kind() == ValueKind::kBigInt);
+  Value b = a;
+  Value c = std::move(b);
+  CHECK(c == a);
+  a = Value::Int(1);
+  CHECK(c.big_int_bytes().size() == 20);
+}
+
 TEST_CASE("Release and Adopt transfer ownership without changing the value", "[value]") {
   Value v = Value::Str("hello");
   Value::Raw raw = v.Release();

@@ -150,7 +150,12 @@ class Value {
   struct Node;  // heap node, defined in value.cc
 
  private:
-  bool heap() const { return kind_ > ValueKind::kFloat; }
+  // Invariant 1: exactly these kinds are inline; list them rather than rely
+  // on the enum's order.
+  bool heap() const {
+    return kind_ != ValueKind::kNone && kind_ != ValueKind::kBool && kind_ != ValueKind::kInt &&
+           kind_ != ValueKind::kFloat;
+  }
   void Unref() noexcept;
   Value(ValueKind kind, Node* node) noexcept : kind_(kind) { u_.node = node; }
 
