@@ -1,0 +1,158 @@
+// WorkerPool: N worker threads, each pinned to its own isolated interpreter,
+// running submitted scripts in parallel.
+//
+// Thread safety: every public method may be called from any thread,
+// concurrently, except that the destructor must not race with other calls.
+//
+// Invariants:
+//   1. Every submitted task completes exactly once: its callback runs (or its
+//      future becomes ready) once, whether it ran, failed, timed out, was
+//      cancelled, was refused, or lost its worker.
+//   2. Completion callbacks and output callbacks run on the Dispatcher, never
+//      on a worker thread; the callbacks of one task run in order.
+//   3. A worker's interpreter is created and destroyed on its own thread, and
+//      no other thread runs Python in it (the watchdog only attaches briefly
+//      to raise an exception in it).
+//   4. Unpinned tasks run on whichever worker is free (FIFO); pinned tasks
+//      run on their worker in submission order.
+//   5. A worker whose task ignores its interrupt for `interrupt_grace` is
+//      abandoned and replaced by a fresh worker in the same slot; tasks queued
+//      for that slot are served by the replacement. Other slots never notice.
+#ifndef INTERPD_POOL_H_
+#define INTERPD_POOL_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "interpd/runtime.h"
+#include "interpd/status.h"
+#include "interpd/task.h"
+
+namespace interpd {
+
+class Task;
+class PoolImpl;
+
+// Runs callbacks off the worker threads. Post() must not block for long and
+// must run the functions it is given in the order it is given them.
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  virtual void Post(std::function<void()> fn) = 0;
+};
+
+struct PoolOptions {
+  int workers = 0;                              // 0: one per CPU
+  size_t queue_limit = 10000;                   // tasks waiting; beyond: refused (kOverloaded)
+  std::chrono::microseconds idle_spin{50};      // spin before parking (see worker.h)
+  std::chrono::duration<double> interrupt_grace{2.0};
+  size_t output_limit = 1 << 20;                // default per-task stdout+stderr cap
+  size_t code_cache_entries = 256;              // compiled scripts kept per interpreter
+  // Where callbacks run. nullptr: an internal dispatcher thread.
+  std::shared_ptr<Dispatcher> dispatcher;
+};
+
+// A reference to a submitted task, usable to cancel it.
+class TaskHandle {
+ public:
+  TaskHandle();
+  ~TaskHandle();
+  TaskHandle(const TaskHandle&);
+  TaskHandle& operator=(const TaskHandle&);
+  TaskHandle(TaskHandle&&) noexcept;
+  TaskHandle& operator=(TaskHandle&&) noexcept;
+
+  TaskId id() const;
+  explicit operator bool() const { return task_ != nullptr; }
+  bool done() const;
+
+ private:
+  friend class PoolImpl;
+  friend class TaskFuture;
+  friend class WorkerPool;
+  explicit TaskHandle(Task* task);  // takes a new reference
+  Task* task_ = nullptr;
+};
+
+// The result of a task, once it completes.
+class TaskFuture {
+ public:
+  TaskFuture() = default;
+  const TaskHandle& handle() const { return handle_; }
+  bool ready() const;
+  // Waits (spinning briefly, then parking) and returns the result.
+  // REQUIRES: called at most once.
+  TaskResult Get();
+  // Waits up to `timeout`; true when ready.
+  bool WaitFor(std::chrono::duration<double> timeout) const;
+
+ private:
+  friend class WorkerPool;
+  TaskHandle handle_;
+};
+
+struct WorkerStats {
+  int id = 0;
+  std::string state;             // "starting", "idle", "busy", "stopped"
+  int64_t interpreter_id = -1;
+  uint64_t tasks_run = 0;        // by this slot, across replacements
+  TaskId current_task = 0;       // 0 when idle
+  uint64_t replacements = 0;     // times this slot's worker was abandoned
+  double cpu_seconds = 0;        // CPU time of the current worker thread
+  size_t inbox_depth = 0;        // pinned tasks waiting for this worker
+  uint64_t code_cache_hits = 0;  // scripts found compiled (this slot, all workers)
+  uint64_t code_cache_misses = 0;
+};
+
+struct PoolStats {
+  std::vector<WorkerStats> workers;
+  size_t queued = 0;             // unpinned tasks waiting
+  uint64_t submitted = 0;
+  uint64_t completed = 0;
+  uint64_t timeouts = 0;
+  uint64_t cancelled = 0;
+  uint64_t abandoned_workers = 0;  // total workers abandoned
+  int stuck_threads = 0;           // abandoned worker threads still alive
+};
+
+class WorkerPool {
+ public:
+  // Starts the workers and waits until every interpreter is ready.
+  static Status Create(Runtime& runtime, const PoolOptions& options, std::unique_ptr<WorkerPool>* out);
+  // Shutdown(0) if not done yet.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Submits a script; the future becomes ready when it completes.
+  TaskFuture Submit(TaskRequest request);
+  // Submits a script; `done` runs once on the dispatcher when it completes.
+  TaskHandle Submit(TaskRequest request, std::function<void(TaskResult)> done);
+
+  // Cancels a queued task (it never runs) or interrupts a running one. Returns
+  // false if the task had already completed.
+  bool Cancel(const TaskHandle& task);
+
+  // Stops accepting work (later submits complete as refused with
+  // kShuttingDown), lets running and queued tasks finish for up to `grace`,
+  // then cancels what is left, and destroys every interpreter on its thread.
+  void Shutdown(std::chrono::duration<double> grace);
+
+  int size() const;
+  PoolStats Stats() const;
+
+ private:
+  explicit WorkerPool(std::shared_ptr<PoolImpl> impl);
+  // Shared with the workers (see worker.h: an abandoned worker may outlive
+  // the WorkerPool object).
+  std::shared_ptr<PoolImpl> impl_;
+};
+
+}  // namespace interpd
+
+#endif  // INTERPD_POOL_H_

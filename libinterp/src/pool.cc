@@ -1,0 +1,480 @@
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "interpd/pool.h"
+#include "pool_impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define INTERPD_CPU_RELAX() _mm_pause()
+#else
+#define INTERPD_CPU_RELAX() ((void)0)
+#endif
+
+namespace interpd {
+
+std::string_view TaskStatusName(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::kOk: return "ok";
+    case TaskStatus::kError: return "error";
+    case TaskStatus::kExit: return "exit";
+    case TaskStatus::kTimeout: return "timeout";
+    case TaskStatus::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+namespace {
+
+// The default Dispatcher: one thread running callbacks in order. A mutex and
+// condition variable are enough here: callbacks are not the hot path of the
+// daemon, which brings its own dispatcher (its event loop).
+class ThreadDispatcher final : public Dispatcher {
+ public:
+  ThreadDispatcher() : thread_([this] { Run(); }) {}
+  ~ThreadDispatcher() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();  // destroyed from one of its own callbacks
+    } else {
+      thread_.join();
+    }
+  }
+  void Post(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "interpd-cb");
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and drained
+      auto fn = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // protected by mu_
+  bool stop_ = false;                        // protected by mu_
+  std::thread thread_;
+};
+
+}  // namespace
+
+// ---- Task -----------------------------------------------------------------------
+
+bool Task::Finish(TaskResult result) {
+  if (finished_.exchange(true, std::memory_order_acq_rel)) return false;
+  if (callback) {
+    dispatcher->Post([cb = callback, r = std::move(result)]() mutable { cb(std::move(r)); });
+  } else {
+    result_ = std::move(result);
+    done_.store(1, std::memory_order_release);
+    done_.notify_all();
+  }
+  return true;
+}
+
+void Task::Wait(std::chrono::microseconds spin) const {
+  if (done_.load(std::memory_order_acquire)) return;
+  const auto until = std::chrono::steady_clock::now() + spin;
+  while (std::chrono::steady_clock::now() < until) {
+    for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
+    if (done_.load(std::memory_order_acquire)) return;
+  }
+  while (!done_.load(std::memory_order_acquire)) done_.wait(0, std::memory_order_acquire);
+}
+
+bool Task::WaitFor(std::chrono::duration<double> timeout) const {
+  // Bounded waits are for tests and tools; poll at a coarse interval.
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!done_.load(std::memory_order_acquire)) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+// ---- TaskHandle / TaskFuture ----------------------------------------------------------
+
+TaskHandle::TaskHandle() = default;
+TaskHandle::TaskHandle(Task* task) : task_(task) {
+  if (task_) intrusive_ptr_add_ref(task_);
+}
+TaskHandle::~TaskHandle() {
+  if (task_) intrusive_ptr_release(task_);
+}
+TaskHandle::TaskHandle(const TaskHandle& o) : TaskHandle(o.task_) {}
+TaskHandle& TaskHandle::operator=(const TaskHandle& o) {
+  TaskHandle copy(o);
+  std::swap(task_, copy.task_);
+  return *this;
+}
+TaskHandle::TaskHandle(TaskHandle&& o) noexcept : task_(std::exchange(o.task_, nullptr)) {}
+TaskHandle& TaskHandle::operator=(TaskHandle&& o) noexcept {
+  std::swap(task_, o.task_);
+  return *this;
+}
+TaskId TaskHandle::id() const { return task_ ? task_->id : 0; }
+bool TaskHandle::done() const { return task_ && task_->finished(); }
+
+bool TaskFuture::ready() const { return handle_.task_ && handle_.task_->finished() && handle_.task_->WaitFor(std::chrono::seconds(0)); }
+
+TaskResult TaskFuture::Get() {
+  Task* t = handle_.task_;
+  t->Wait(std::chrono::microseconds(50));
+  return t->TakeResult();
+}
+
+bool TaskFuture::WaitFor(std::chrono::duration<double> timeout) const { return handle_.task_->WaitFor(timeout); }
+
+// ---- PoolImpl ---------------------------------------------------------------------------
+
+PoolImpl::PoolImpl(Runtime& runtime, const PoolOptions& options)
+    : runtime_(runtime), options_(options), shared_(options.queue_limit > 0 ? options.queue_limit : 1024) {}
+
+PoolImpl::~PoolImpl() = default;
+
+Status PoolImpl::Start() {
+  int n = options_.workers;
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n > 1024) return Status::InvalidArgument("at most 1024 workers");
+  for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(i));
+  watchdog_ = std::make_unique<Watchdog>(this, slots_.size());
+  // Interpreters are created in parallel, one per worker thread.
+  std::vector<std::shared_ptr<Worker>> workers;
+  for (auto& slot : slots_) {
+    auto w = std::make_shared<Worker>(shared_from_this(), slot.get());
+    slot->worker = w;
+    workers.push_back(w);
+    w->Start();
+  }
+  Status first_error;
+  for (auto& w : workers) {
+    Status s = w->WaitReady();
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  watchdog_->Start();
+  return first_error;
+}
+
+void PoolImpl::Refuse(const TaskPtr& task, Status why) {
+  TaskResult r;
+  r.id = task->id;
+  r.status = TaskStatus::kError;
+  r.refusal = std::move(why);
+  Complete(*task, std::move(r));
+}
+
+TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> done) {
+  TaskPtr task(new Task(next_id_.fetch_add(1, std::memory_order_relaxed), std::move(request)));
+  task->callback = std::move(done);
+  task->dispatcher = options_.dispatcher;
+  submitted_.fetch_add(1, std::memory_order_relaxed);
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
+
+  submitting_.fetch_add(1, std::memory_order_seq_cst);
+  struct Leave {
+    std::atomic<int>& n;
+    ~Leave() { n.fetch_sub(1, std::memory_order_seq_cst); }
+  } leave{submitting_};
+  if (!accepting_.load(std::memory_order_seq_cst)) {
+    Refuse(task, Status::ShuttingDown("the worker pool is shutting down"));
+    return task;
+  }
+  const int pin = task->request.worker;
+  if (pin >= 0) {
+    if (pin >= static_cast<int>(slots_.size())) {
+      Refuse(task, Status::InvalidArgument("no worker " + std::to_string(pin) + " (workers are 0.." +
+                                           std::to_string(slots_.size() - 1) + ")"));
+      return task;
+    }
+    Slot& s = *slots_[static_cast<size_t>(pin)];
+    if (s.inbox_depth.fetch_add(1, std::memory_order_relaxed) >= options_.queue_limit) {
+      s.inbox_depth.fetch_sub(1, std::memory_order_relaxed);
+      Refuse(task, Status::Overloaded("worker " + std::to_string(pin) + " has " +
+                                      std::to_string(options_.queue_limit) + " tasks waiting"));
+      return task;
+    }
+    s.inbox.push(TaskPtr(task).detach());
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) s.Wake();
+    return task;
+  }
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_limit) {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    Refuse(task, Status::Overloaded(std::to_string(options_.queue_limit) + " tasks are already waiting"));
+    return task;
+  }
+  shared_.push(TaskPtr(task).detach());
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  WakeOneIdle();
+  return task;
+}
+
+void PoolImpl::WakeOneIdle() {
+  const size_t n = slots_.size();
+  const size_t start = next_wake_.fetch_add(1, std::memory_order_relaxed) % n;
+  for (size_t k = 0; k < n; ++k) {
+    Slot& s = *slots_[(start + k) % n];
+    if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) {
+      s.Wake();
+      return;
+    }
+  }
+}
+
+bool PoolImpl::TryPopShared(TaskPtr* out) {
+  Task* raw = nullptr;
+  if (!shared_.pop(raw)) return false;
+  queued_.fetch_sub(1, std::memory_order_relaxed);
+  *out = TaskPtr(raw, /*add_ref=*/false);
+  return true;
+}
+
+bool PoolImpl::Complete(Task& task, TaskResult result) {
+  const TaskStatus status = result.status;
+  if (!task.Finish(std::move(result))) return false;
+  completed_.fetch_add(1, std::memory_order_relaxed);
+  if (status == TaskStatus::kTimeout) timeouts_.fetch_add(1, std::memory_order_relaxed);
+  if (status == TaskStatus::kCancelled) cancelled_.fetch_add(1, std::memory_order_relaxed);
+  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !accepting_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_cv_.notify_all();
+  }
+  return true;
+}
+
+bool PoolImpl::Cancel(const TaskPtr& task) {
+  if (!task || task->finished()) return false;
+  task->RequestInterrupt(Interrupt::kCancel);
+  if (task->Claim()) {
+    // Still queued: it never runs; the worker that pops it skips it.
+    TaskResult r;
+    r.id = task->id;
+    r.status = TaskStatus::kCancelled;
+    r.error = PythonError{"interpd.TaskCancelled", "the script was cancelled before it started", ""};
+    return Complete(*task, std::move(r));
+  }
+  // Running: find its worker and interrupt it there.
+  for (auto& slot : slots_) {
+    std::shared_ptr<Worker> w;
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      if (slot->running != task) continue;
+      w = slot->worker;
+    }
+    watchdog_->InterruptNow(slot->index, w, task, Interrupt::kCancel);
+    return true;
+  }
+  // Claimed by a worker that has not published it yet: it sees the interrupt
+  // request when it does (worker.cc RunTask).
+  return !task->finished();
+}
+
+void PoolImpl::InterruptRunning(Interrupt why) {
+  for (auto& slot : slots_) {
+    std::shared_ptr<Worker> w;
+    TaskPtr t;
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      w = slot->worker;
+      t = slot->running;
+    }
+    if (w && t) watchdog_->InterruptNow(slot->index, w, t, why);
+  }
+}
+
+void PoolImpl::ReplaceWorker(Slot& slot, const std::shared_ptr<Worker>& stuck) {
+  std::shared_ptr<Worker> fresh;
+  {
+    std::lock_guard<std::mutex> pool_lock(mu_);
+    std::lock_guard<std::mutex> lock(slot.mu);
+    if (slot.worker != stuck) return;  // already replaced
+    stuck->Abandon();
+    abandoned_.push_back(stuck);
+    abandoned_count_.fetch_add(1, std::memory_order_relaxed);
+    slot.replacements.fetch_add(1, std::memory_order_relaxed);
+    if (shut_down_) {
+      // No fresh interpreter for a pool that is going away.
+      slot.worker.reset();
+      return;
+    }
+    fresh = std::make_shared<Worker>(shared_from_this(), &slot);
+    slot.worker = fresh;
+  }
+  // The new interpreter is created on the new thread; the slot's inbox is
+  // served as soon as it is ready. Nothing waits for it here.
+  fresh->Start();
+}
+
+void PoolImpl::DrainQueuesCancelled() {
+  auto cancel = [this](Task* raw) {
+    TaskPtr t(raw, false);
+    if (!t->Claim()) return;  // Cancel() already completed it
+    TaskResult r;
+    r.id = t->id;
+    r.status = TaskStatus::kCancelled;
+    r.refusal = Status::ShuttingDown("the worker pool shut down before the task ran");
+    r.error = PythonError{"interpd.TaskCancelled", "the pool shut down before the script started", ""};
+    Complete(*t, std::move(r));
+  };
+  Task* raw = nullptr;
+  while (shared_.pop(raw)) {
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    cancel(raw);
+  }
+  for (auto& slot : slots_) {
+    while (slot->inbox.pop(raw)) {
+      slot->inbox_depth.fetch_sub(1, std::memory_order_relaxed);
+      cancel(raw);
+    }
+  }
+}
+
+void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  // Invariant 3: no task can enter a queue once this loop ends.
+  accepting_.store(false, std::memory_order_seq_cst);
+  while (submitting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+
+  // Let accepted work finish, up to the grace period.
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait_for(lock, grace, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
+  }
+  // Then cancel what is left: queued tasks never start, running ones are
+  // interrupted (and abandoned if they ignore it).
+  DrainQueuesCancelled();
+  if (outstanding_.load(std::memory_order_acquire) != 0) {
+    InterruptRunning(Interrupt::kShutdown);
+    // Interrupted tasks finish, or are abandoned after interrupt_grace.
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto limit = options_.interrupt_grace + std::chrono::seconds(1);
+    idle_cv_.wait_for(lock, limit, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
+  }
+
+  // Stop the workers: each destroys its interpreter on its own thread.
+  std::vector<std::shared_ptr<Worker>> workers;
+  for (auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    if (slot->worker) workers.push_back(slot->worker);
+  }
+  for (auto& w : workers) w->RequestStop();
+  for (auto& w : workers) {
+    // A worker whose interpreter will not finalize (a script thread that
+    // never ends) is left behind; the runtime then skips finalization.
+    w->WaitExited(std::chrono::seconds(10));
+  }
+  watchdog_->Stop();
+  // Break the Worker -> PoolImpl reference cycle.
+  for (auto& slot : slots_) {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    slot->worker.reset();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  abandoned_.clear();
+}
+
+PoolStats PoolImpl::Stats() const {
+  PoolStats st;
+  st.queued = queued_.load(std::memory_order_relaxed);
+  st.submitted = submitted_.load(std::memory_order_relaxed);
+  st.completed = completed_.load(std::memory_order_relaxed);
+  st.timeouts = timeouts_.load(std::memory_order_relaxed);
+  st.cancelled = cancelled_.load(std::memory_order_relaxed);
+  st.abandoned_workers = abandoned_count_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& w : abandoned_) {
+      if (w->state() != Worker::State::kExited) ++st.stuck_threads;
+    }
+  }
+  for (const auto& slot : slots_) {
+    WorkerStats ws;
+    ws.id = slot->index;
+    ws.tasks_run = slot->tasks_run.load(std::memory_order_relaxed);
+    ws.replacements = slot->replacements.load(std::memory_order_relaxed);
+    ws.inbox_depth = slot->inbox_depth.load(std::memory_order_relaxed);
+    ws.code_cache_hits = slot->cache_hits.load(std::memory_order_relaxed);
+    ws.code_cache_misses = slot->cache_misses.load(std::memory_order_relaxed);
+    std::shared_ptr<Worker> w;
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      w = slot->worker;
+    }
+    if (w) {
+      static const char* kNames[] = {"starting", "idle", "busy", "stopping", "stopped", "failed"};
+      ws.state = kNames[static_cast<int>(w->state())];
+      ws.interpreter_id = w->interpreter_id();
+      ws.current_task = w->current_task_id();
+      ws.cpu_seconds = w->cpu_seconds();
+    } else {
+      ws.state = "stopped";
+    }
+    st.workers.push_back(std::move(ws));
+  }
+  return st;
+}
+
+// ---- WorkerPool -------------------------------------------------------------------------
+
+WorkerPool::WorkerPool(std::shared_ptr<PoolImpl> impl) : impl_(std::move(impl)) {}
+
+Status WorkerPool::Create(Runtime& runtime, const PoolOptions& options, std::unique_ptr<WorkerPool>* out) {
+  PoolOptions opts = options;
+  if (!opts.dispatcher) opts.dispatcher = std::make_shared<ThreadDispatcher>();
+  auto impl = std::make_shared<PoolImpl>(runtime, opts);
+  Status s = impl->Start();
+  if (!s.ok()) {
+    impl->Shutdown(std::chrono::seconds(0));
+    return s;
+  }
+  out->reset(new WorkerPool(std::move(impl)));
+  return Status::OK();
+}
+
+WorkerPool::~WorkerPool() {
+  if (impl_) impl_->Shutdown(std::chrono::seconds(0));
+}
+
+TaskFuture WorkerPool::Submit(TaskRequest request) {
+  TaskFuture f;
+  f.handle_ = TaskHandle(impl_->Submit(std::move(request), nullptr).get());
+  return f;
+}
+
+TaskHandle WorkerPool::Submit(TaskRequest request, std::function<void(TaskResult)> done) {
+  if (!done) done = [](TaskResult) {};
+  return TaskHandle(impl_->Submit(std::move(request), std::move(done)).get());
+}
+
+bool WorkerPool::Cancel(const TaskHandle& task) { return task.task_ && impl_->Cancel(TaskPtr(task.task_)); }
+
+void WorkerPool::Shutdown(std::chrono::duration<double> grace) { impl_->Shutdown(grace); }
+
+int WorkerPool::size() const { return static_cast<int>(impl_->Stats().workers.size()); }
+
+PoolStats WorkerPool::Stats() const { return impl_->Stats(); }
+
+}  // namespace interpd

@@ -1,0 +1,92 @@
+// PoolImpl: the machinery behind WorkerPool (pool.h has the contract).
+//
+// Thread safety: Submit/Cancel/Stats run on any thread concurrently; the
+// shared queue and inboxes are lock-free (Boost.Lockfree, a linearizable
+// MPMC FIFO of Task pointers); `mu_` guards only the rare paths (worker
+// replacement, the abandoned list, shutdown).
+//
+// Invariants:
+//   1. `outstanding_` counts tasks accepted and not yet finished; shutdown
+//      waits on it.
+//   2. Every Task* in a queue carries one reference owned by that queue.
+//   3. After Shutdown() has seen `submitting_` reach zero with `accepting_`
+//      false, no task can enter a queue any more.
+#ifndef INTERPD_POOL_IMPL_H_
+#define INTERPD_POOL_IMPL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <boost/lockfree/queue.hpp>
+
+#include "interpd/pool.h"
+#include "task_state.h"
+#include "watchdog.h"
+#include "worker.h"
+
+namespace interpd {
+
+class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
+ public:
+  PoolImpl(Runtime& runtime, const PoolOptions& options);
+  ~PoolImpl();
+
+  Status Start();
+  TaskPtr Submit(TaskRequest request, std::function<void(TaskResult)> done);
+  bool Cancel(const TaskPtr& task);
+  void Shutdown(std::chrono::duration<double> grace);
+  PoolStats Stats() const;
+
+  // ---- Used by workers and the watchdog ----
+  Runtime& runtime() { return runtime_; }
+  const PoolOptions& options() const { return options_; }
+  // Completes `task` with `result` (exactly once); bookkeeping for stats and
+  // shutdown. Returns whether this call delivered the result.
+  bool Complete(Task& task, TaskResult result);
+  bool TryPopShared(TaskPtr* out);
+  // Abandons the worker of `slot` running `task` and starts a replacement.
+  void ReplaceWorker(Slot& slot, const std::shared_ptr<Worker>& stuck);
+  Slot& slot(int i) { return *slots_[static_cast<size_t>(i)]; }
+  Watchdog& watchdog() { return *watchdog_; }
+
+ private:
+  void WakeOneIdle();
+  void Refuse(const TaskPtr& task, Status why);
+  void DrainQueuesCancelled();
+  // Interrupts every running task with `why` (through the watchdog, so a task
+  // that ignores it gets its worker abandoned).
+  void InterruptRunning(Interrupt why);
+
+  Runtime& runtime_;
+  const PoolOptions options_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<Watchdog> watchdog_;
+
+  boost::lockfree::queue<Task*> shared_;
+  std::atomic<size_t> queued_{0};
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<uint32_t> next_wake_{0};
+  std::atomic<bool> accepting_{true};
+  std::atomic<int> submitting_{0};
+  std::atomic<int64_t> outstanding_{0};
+
+  // Stats (relaxed counters).
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> timeouts_{0};
+  std::atomic<uint64_t> cancelled_{0};
+  std::atomic<uint64_t> abandoned_count_{0};
+
+  // Protected by mu_ (lock order: mu_ before any Slot::mu).
+  mutable std::mutex mu_;
+  std::condition_variable idle_cv_;  // signalled when outstanding_ reaches 0
+  std::vector<std::shared_ptr<Worker>> abandoned_;
+  bool shut_down_ = false;
+};
+
+}  // namespace interpd
+
+#endif  // INTERPD_POOL_IMPL_H_

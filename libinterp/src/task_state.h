@@ -1,0 +1,80 @@
+// Task: the shared state of one submitted script, referenced by the caller's
+// handle, the queues, the worker running it and the watchdog.
+//
+// Thread safety: `request`, `id`, `submitted`, the completion target and
+// `dispatcher` are constant after submission and read from any thread. The
+// atomics below coordinate the rest; `result_` is written once by the thread
+// that wins Finish() and read by the future's waiter after `done_` is set.
+//
+// Invariants:
+//   1. Finish() delivers exactly one result, whichever of worker, watchdog
+//      (abandonment), canceller or pool (refusal) gets there first.
+//   2. A task's output chunks are posted to its dispatcher before its result.
+//   3. The reference count is intrusive (boost::intrusive_ref_counter) so a
+//      Task* can live in lock-free queues that need trivially copyable slots.
+#ifndef INTERPD_TASK_STATE_H_
+#define INTERPD_TASK_STATE_H_
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <boost/smart_ptr/intrusive_ptr.hpp>
+#include <boost/smart_ptr/intrusive_ref_counter.hpp>
+
+#include "interpd/pool.h"
+#include "interpd/task.h"
+
+namespace interpd {
+
+enum class Interrupt : uint8_t { kNone = 0, kTimeout = 1, kCancel = 2, kShutdown = 3 };
+
+class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counter> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Task(TaskId task_id, TaskRequest req) : id(task_id), request(std::move(req)), submitted(Clock::now()) {}
+
+  // Constant after submission.
+  const TaskId id;
+  const TaskRequest request;
+  const Clock::time_point submitted;
+  std::function<void(TaskResult)> callback;  // empty for future-style tasks
+  std::shared_ptr<Dispatcher> dispatcher;
+
+  // Delivers `result` unless a result was already delivered. Returns whether
+  // this call delivered it.
+  bool Finish(TaskResult result);
+
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+
+  // Why the task is being interrupted, if it is. The first reason wins.
+  bool RequestInterrupt(Interrupt why) {
+    auto expected = Interrupt::kNone;
+    return interrupt_.compare_exchange_strong(expected, why, std::memory_order_acq_rel);
+  }
+  Interrupt interrupt() const { return interrupt_.load(std::memory_order_acquire); }
+
+  // Future support: wait until finished, spinning for `spin` first.
+  void Wait(std::chrono::microseconds spin) const;
+  bool WaitFor(std::chrono::duration<double> timeout) const;
+  TaskResult TakeResult() { return std::move(result_); }
+
+  // Whoever flips this first owns the task's fate: a worker (it runs it) or
+  // Cancel() (it completes it as cancelled, and it never runs).
+  bool Claim() { return !claimed_.exchange(true, std::memory_order_acq_rel); }
+
+ private:
+  std::atomic<bool> claimed_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<Interrupt> interrupt_{Interrupt::kNone};
+  std::atomic<uint32_t> done_{0};  // futex word for future waiters
+  TaskResult result_;
+};
+
+using TaskPtr = boost::intrusive_ptr<Task>;
+
+}  // namespace interpd
+
+#endif  // INTERPD_TASK_STATE_H_

@@ -1,0 +1,148 @@
+// Worker: one OS thread that owns one interpreter and runs tasks in it.
+// Slot: the stable place a worker occupies in the pool (its index, inbox and
+// wake word); when a worker is abandoned, a new one takes over its slot.
+//
+// Thread safety: a Worker's Python state (interp_, runner_, ctx_) is touched
+// only by its own thread, or by an interrupter thread that holds the
+// interpreter's GIL through its own thread state. Control flags are atomics
+// readable from any thread.
+//
+// Invariants:
+//   1. The interpreter is created, used and destroyed on the worker thread;
+//      no other thread runs Python in it, except an interrupter raising an
+//      exception (holding the GIL, for a few instructions).
+//   2. `current_` changes only while the worker holds its GIL, so an
+//      interrupter that holds the GIL sees the task actually running.
+//   3. The interpreter is not destroyed while an interrupter may attach to
+//      it: teardown sets `closing_` and waits for `interrupters_` to drain.
+//   4. An abandoned worker never takes another task; if its stuck task ever
+//      returns, it tears its interpreter down and its thread ends.
+//   5. Idle workers wait on their slot's wake word with the GIL released,
+//      after a bounded spin (`idle_spin`): a futex wake-up costs ~5 us here,
+//      the spin catches back-to-back tasks without that cost.
+#ifndef INTERPD_WORKER_H_
+#define INTERPD_WORKER_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include <boost/lockfree/queue.hpp>
+
+#include "interp_context.h"
+#include "interpreter.h"
+#include "script_runner.h"
+#include "task_state.h"
+
+namespace interpd {
+
+class PoolImpl;
+class Worker;
+
+struct Slot {
+  explicit Slot(int i) : index(i), inbox(64) {}
+
+  // Constant after construction.
+  const int index;
+
+  // Pinned tasks; each Task* holds one reference owned by the queue.
+  boost::lockfree::queue<Task*> inbox;
+  std::atomic<size_t> inbox_depth{0};
+
+  // The futex word the slot's worker parks on; bumped to wake it.
+  std::atomic<uint32_t> wake{0};
+  // True while the worker is parked or about to park; whoever flips it back
+  // to false owns the duty to bump `wake`.
+  std::atomic<bool> idle{false};
+
+  // Counters for stats (relaxed: monotonic, read approximately).
+  std::atomic<uint64_t> tasks_run{0};
+  std::atomic<uint64_t> replacements{0};
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+
+  void Wake() {
+    wake.fetch_add(1, std::memory_order_release);
+    wake.notify_all();
+  }
+
+  // Protected by mu.
+  mutable std::mutex mu;
+  std::shared_ptr<Worker> worker;
+  TaskPtr running;  // the task the worker is running, for Cancel/Shutdown
+};
+
+class Worker : public std::enable_shared_from_this<Worker> {
+ public:
+  enum class State : int { kStarting, kIdle, kBusy, kStopping, kExited, kFailed };
+
+  // The worker keeps the pool alive: an abandoned worker whose stuck task
+  // returns after the pool shut down still touches it on its way out.
+  Worker(std::shared_ptr<PoolImpl> pool, Slot* slot);
+  ~Worker();
+
+  // Spawns the thread (detached: it keeps a reference to this Worker).
+  void Start();
+  // Blocks until the interpreter is ready (OK) or failed to start.
+  Status WaitReady();
+
+  // Asks the worker to leave its loop after the current task.
+  void RequestStop();
+  // Marks the worker abandoned (invariant 4).
+  void Abandon();
+  bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
+  // Raises TaskTimeout/TaskCancelled in the worker's interpreter if it is
+  // still running `task`. Asynchronous: returns at once.
+  void Interrupt(const TaskPtr& task, Interrupt why);
+  // Blocks until the thread has ended, or until `timeout`. True if ended.
+  bool WaitExited(std::chrono::duration<double> timeout);
+
+  State state() const { return state_.load(std::memory_order_relaxed); }
+  TaskId current_task_id() const { return current_id_.load(std::memory_order_relaxed); }
+  int64_t interpreter_id() const { return interpreter_id_.load(std::memory_order_relaxed); }
+  double cpu_seconds() const;
+
+ private:
+  void ThreadMain();
+  void Loop();
+  TaskPtr NextTask();
+  TaskPtr TryPop();
+  void RunTask(TaskPtr task);
+  void Teardown();
+  void StopOtherThreads();
+
+  // Constant after construction.
+  const std::shared_ptr<PoolImpl> pool_;
+  Slot* const slot_;  // owned by pool_
+
+  // Owned by the worker thread (invariant 1).
+  InterpreterContext ctx_;
+  Interpreter interp_;
+  std::unique_ptr<ScriptRunner> runner_;
+  bool prefer_shared_ = false;  // which queue TryPop looks at first
+
+  // Set by the worker thread before it signals ready, then constant.
+  unsigned long thread_ident_ = 0;     // PyThread ident, for SetAsyncExc
+  PyInterpreterState* interp_state_ = nullptr;
+  clockid_t cpu_clock_{};
+  bool has_cpu_clock_ = false;
+  Status start_status_;
+
+  std::atomic<State> state_{State::kStarting};
+  std::atomic<uint32_t> ready_{0};     // futex word: 1 once started (or failed)
+  std::atomic<uint32_t> exited_{0};    // futex word: 1 once the thread ends
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> abandoned_{false};
+  std::atomic<bool> closing_{false};
+  std::atomic<int> interrupters_{0};
+  std::atomic<Task*> current_{nullptr};  // invariant 2
+  std::atomic<TaskId> current_id_{0};
+  std::atomic<int64_t> interpreter_id_{-1};
+};
+
+}  // namespace interpd
+
+#endif  // INTERPD_WORKER_H_
