@@ -32,7 +32,7 @@ TEST_CASE("interpreters are isolated: modules and globals of one are absent in a
   CHECK(a.interpreter_id != b.interpreter_id);
 }
 
-TEST_CASE("unpinned scripts spread over free workers; pinned ones run where asked", "[pool]") {
+TEST_CASE("unpinned scripts spread over free workers and pinned ones run where asked", "[pool]") {
   auto pool = MakePool(2);
   // A long task pins worker 0; unpinned work must then go to worker 1.
   TaskFuture busy = pool->Submit(Script("import time\ntime.sleep(0.3)", 0));
@@ -76,7 +76,7 @@ TEST_CASE("repeated scripts are compiled once per interpreter", "[pool]") {
   CHECK(st.workers[0].code_cache_hits == 2);
 }
 
-TEST_CASE("a pure-Python loop past its deadline is interrupted; the worker is kept", "[pool][timeout]") {
+TEST_CASE("a pure-Python loop past its deadline is interrupted and the worker is kept", "[pool][timeout]") {
   auto pool = MakePool(1);
   const int64_t interp = Run(*pool, "1").interpreter_id;
   TaskRequest req = Script("print('started')\nwhile True:\n    pass");
@@ -126,7 +126,7 @@ TEST_CASE("a loop that swallows the interrupt gets its worker replaced", "[pool]
   CHECK(st.workers[0].replacements == 1);
 }
 
-TEST_CASE("time.sleep past its deadline gets its worker replaced; other workers are undisturbed",
+TEST_CASE("time.sleep past its deadline gets its worker replaced and other workers are undisturbed",
           "[pool][timeout]") {
   PoolOptions opts;
   opts.interrupt_grace = 0.3s;
