@@ -3,7 +3,7 @@
 add_library(interpd_flags INTERFACE)
 target_compile_options(interpd_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-  -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference
+  -Wcast-align -Wunused -Woverloaded-virtual
   -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
   # CPython's headers use old-style casts inside macros we expand.
   -Wno-old-style-cast

@@ -79,8 +79,9 @@ class ThreadDispatcher final : public Dispatcher {
 
 // ---- Task -----------------------------------------------------------------------
 
-bool Task::Finish(TaskResult result) {
+bool Task::Finish(TaskResult result, const std::function<void(const TaskResult&)>& before_delivery) {
   if (finished_.exchange(true, std::memory_order_acq_rel)) return false;
+  if (before_delivery) before_delivery(result);
   if (callback) {
     dispatcher->Post([cb = callback, r = std::move(result)]() mutable { cb(std::move(r)); });
   } else {
@@ -249,11 +250,14 @@ bool PoolImpl::TryPopShared(TaskPtr* out) {
 }
 
 bool PoolImpl::Complete(Task& task, TaskResult result) {
-  const TaskStatus status = result.status;
-  if (!task.Finish(std::move(result))) return false;
-  completed_.fetch_add(1, std::memory_order_relaxed);
-  if (status == TaskStatus::kTimeout) timeouts_.fetch_add(1, std::memory_order_relaxed);
-  if (status == TaskStatus::kCancelled) cancelled_.fetch_add(1, std::memory_order_relaxed);
+  // Counters first: whoever receives the result and then asks for stats
+  // must find it counted.
+  const bool won = task.Finish(std::move(result), [this](const TaskResult& r) {
+    completed_.fetch_add(1, std::memory_order_relaxed);
+    if (r.status == TaskStatus::kTimeout) timeouts_.fetch_add(1, std::memory_order_relaxed);
+    if (r.status == TaskStatus::kCancelled) cancelled_.fetch_add(1, std::memory_order_relaxed);
+  });
+  if (!won) return false;
   if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !accepting_.load(std::memory_order_acquire)) {
     std::lock_guard<std::mutex> lock(mu_);
     idle_cv_.notify_all();
@@ -361,7 +365,8 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   // Let accepted work finish, up to the grace period.
   {
     std::unique_lock<std::mutex> lock(mu_);
-    idle_cv_.wait_for(lock, grace, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
+    idle_cv_.wait_for(lock, grace,
+                      [this] { return hurry_ || outstanding_.load(std::memory_order_acquire) == 0; });
   }
   // Then cancel what is left: queued tasks never start, running ones are
   // interrupted (and abandoned if they ignore it).
@@ -394,6 +399,12 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   abandoned_.clear();
+}
+
+void PoolImpl::HurryShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  hurry_ = true;
+  idle_cv_.notify_all();
 }
 
 PoolStats PoolImpl::Stats() const {
@@ -472,6 +483,8 @@ TaskHandle WorkerPool::Submit(TaskRequest request, std::function<void(TaskResult
 bool WorkerPool::Cancel(const TaskHandle& task) { return task.task_ && impl_->Cancel(TaskPtr(task.task_)); }
 
 void WorkerPool::Shutdown(std::chrono::duration<double> grace) { impl_->Shutdown(grace); }
+
+void WorkerPool::HurryShutdown() { impl_->HurryShutdown(); }
 
 int WorkerPool::size() const { return static_cast<int>(impl_->Stats().workers.size()); }
 

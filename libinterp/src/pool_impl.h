@@ -38,6 +38,7 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   TaskPtr Submit(TaskRequest request, std::function<void(TaskResult)> done);
   bool Cancel(const TaskPtr& task);
   void Shutdown(std::chrono::duration<double> grace);
+  void HurryShutdown();
   PoolStats Stats() const;
 
   // ---- Used by workers and the watchdog ----
@@ -85,6 +86,7 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   std::condition_variable idle_cv_;  // signalled when outstanding_ reaches 0
   std::vector<std::shared_ptr<Worker>> abandoned_;
   bool shut_down_ = false;
+  bool hurry_ = false;
 };
 
 }  // namespace interpd

@@ -44,8 +44,10 @@ class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counte
   std::shared_ptr<Dispatcher> dispatcher;
 
   // Delivers `result` unless a result was already delivered. Returns whether
-  // this call delivered it.
-  bool Finish(TaskResult result);
+  // this call delivered it. `before_delivery` runs only for the winning call,
+  // before the result is visible to anyone (bookkeeping that a caller who
+  // sees the result must already see).
+  bool Finish(TaskResult result, const std::function<void(const TaskResult&)>& before_delivery = nullptr);
 
   bool finished() const { return finished_.load(std::memory_order_acquire); }
 

@@ -142,6 +142,9 @@ class WorkerPool {
   // kShuttingDown), lets running and queued tasks finish for up to `grace`,
   // then cancels what is left, and destroys every interpreter on its thread.
   void Shutdown(std::chrono::duration<double> grace);
+  // Cuts a Shutdown() in progress short: its grace period ends now (a
+  // second SIGTERM). Any thread.
+  void HurryShutdown();
 
   int size() const;
   PoolStats Stats() const;
