@@ -33,6 +33,23 @@ constexpr std::array<std::pair<LogTarget, std::string_view>, 3> kTargets = {{
     {LogTarget::kJournal, "journal"},
 }};
 
+// Lookups in the {value, name} tables above, both ways.
+template <typename Enum, std::size_t N>
+std::string_view NameOf(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> ValueOf(const std::array<std::pair<Enum, std::string_view>, N>& table, std::string_view name) {
+  for (const auto& [value, n] : table) {
+    if (n == name) return value;
+  }
+  return std::nullopt;
+}
+
 std::string Flatten(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
@@ -53,33 +70,10 @@ std::string JoinChanges(const std::vector<ConfigChange>& changes, bool reloadabl
 
 }  // namespace
 
-std::string_view LogLevelName(LogLevel level) {
-  for (const auto& [value, name] : kLevels) {
-    if (value == level) return name;
-  }
-  return "?";
-}
-
-std::optional<LogLevel> ParseLogLevel(std::string_view name) {
-  for (const auto& [value, n] : kLevels) {
-    if (n == name) return value;
-  }
-  return std::nullopt;
-}
-
-std::string_view LogTargetName(LogTarget target) {
-  for (const auto& [value, name] : kTargets) {
-    if (value == target) return name;
-  }
-  return "?";
-}
-
-std::optional<LogTarget> ParseLogTarget(std::string_view name) {
-  for (const auto& [value, n] : kTargets) {
-    if (n == name) return value;
-  }
-  return std::nullopt;
-}
+std::string_view LogLevelName(LogLevel level) { return NameOf(kLevels, level); }
+std::optional<LogLevel> ParseLogLevel(std::string_view name) { return ValueOf(kLevels, name); }
+std::string_view LogTargetName(LogTarget target) { return NameOf(kTargets, target); }
+std::optional<LogTarget> ParseLogTarget(std::string_view name) { return ValueOf(kTargets, name); }
 
 bool ConfigDiff::NeedsRestart() const { return !RestartKeys().empty(); }
 

@@ -60,13 +60,11 @@ bool HasNul(std::string_view text) { return text.find('\0') != std::string_view:
 // serves the const (render) and mutable (set, copy) uses.
 
 template <typename Access>
-ConfigKey Key(std::string_view section, std::string_view name, bool reloadable,
-              std::string_view expected, Access access) {
+ConfigKey Key(std::string_view section, std::string_view name, bool reloadable, Access access) {
   ConfigKey key;
   key.section = section;
   key.name = name;
   key.reloadable = reloadable;
-  key.expected = expected;
   key.copy = [access](const Config& from, Config& to) { access(to) = access(from); };
   return key;
 }
@@ -74,7 +72,7 @@ ConfigKey Key(std::string_view section, std::string_view name, bool reloadable,
 template <typename Access>
 ConfigKey UIntKey(std::string_view section, std::string_view name, bool reloadable,
                   Access access, std::int64_t lo, std::int64_t hi, std::string_view note = {}) {
-  ConfigKey key = Key(section, name, reloadable, "an integer", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     const auto* integer = value.as_integer();
     if (integer == nullptr) return ExpectedGot("an integer", value);
@@ -91,7 +89,7 @@ ConfigKey UIntKey(std::string_view section, std::string_view name, bool reloadab
 template <typename Access>
 ConfigKey SizeKey(std::string_view section, std::string_view name, bool reloadable,
                   Access access, std::uint64_t lo, std::uint64_t hi) {
-  ConfigKey key = Key(section, name, reloadable, "a size (bytes, or a string such as \"64MiB\")", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     std::uint64_t bytes = 0;
     if (const auto* integer = value.as_integer()) {
@@ -126,7 +124,7 @@ ConfigKey SizeKey(std::string_view section, std::string_view name, bool reloadab
 template <typename Access>
 ConfigKey SecondsKey(std::string_view section, std::string_view name, bool reloadable,
                      Access access, double lo_s, double hi_s, std::string_view note = {}) {
-  ConfigKey key = Key(section, name, reloadable, "a number of seconds", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     double seconds = 0;
     if (const auto* integer = value.as_integer()) {
@@ -153,7 +151,7 @@ using TextCheck = Reason (*)(std::string_view);
 template <typename Access>
 ConfigKey StringKey(std::string_view section, std::string_view name, bool reloadable,
                     Access access, TextCheck check) {
-  ConfigKey key = Key(section, name, reloadable, "a string", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.takes_plain_text = true;
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     const auto* text = value.as_string();
@@ -174,23 +172,23 @@ ConfigKey ListKey(std::string_view section, std::string_view name, bool reloadab
                   Access access, TextCheck check, bool integers_as_text) {
   const std::string_view expected =
       integers_as_text ? "a list of names or numeric ids" : "a list of strings";
-  ConfigKey key = Key(section, name, reloadable, expected, access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     const auto* array = value.as_array();
     if (array == nullptr) return ExpectedGot(expected, value);
     std::vector<std::string> items;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const toml::node& item = *array->get(i);
-      const std::string where = "entry " + std::to_string(i + 1) + " (" + ConfigKeys::Literal(item) + ")";
+      auto where = [&] { return "entry " + std::to_string(i + 1) + " (" + ConfigKeys::Literal(item) + ")"; };
       std::string text;
       if (const auto* s = item.as_string()) {
         text = s->get();
       } else if (const auto* n = item.as_integer(); n != nullptr && integers_as_text) {
         text = std::to_string(n->get());
       } else {
-        return where + ": " + ExpectedGot(integers_as_text ? "a name or a numeric id" : "a string", item);
+        return where() + ": " + ExpectedGot(integers_as_text ? "a name or a numeric id" : "a string", item);
       }
-      if (auto why = check(text)) return where + ": " + *why;
+      if (auto why = check(text)) return where() + ": " + *why;
       items.push_back(std::move(text));
     }
     access(config) = std::move(items);
@@ -209,7 +207,7 @@ ConfigKey ListKey(std::string_view section, std::string_view name, bool reloadab
 
 template <typename Access>
 ConfigKey BoolKey(std::string_view section, std::string_view name, bool reloadable, Access access) {
-  ConfigKey key = Key(section, name, reloadable, "a boolean", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     const auto* b = value.as_boolean();
     if (b == nullptr) return ExpectedGot("a boolean (true or false)", value);
@@ -225,7 +223,7 @@ template <typename Enum, std::size_t N, typename Access>
 ConfigKey EnumKey(std::string_view section, std::string_view name, bool reloadable, Access access,
                   const std::array<std::string_view, N>& names,
                   std::optional<Enum> (*parse)(std::string_view), std::string_view (*print)(Enum)) {
-  ConfigKey key = Key(section, name, reloadable, "a string", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.takes_plain_text = true;
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     const auto* text = value.as_string();
@@ -250,7 +248,7 @@ ConfigKey EnumKey(std::string_view section, std::string_view name, bool reloadab
 
 template <typename Access>
 ConfigKey ModeKey(std::string_view section, std::string_view name, bool reloadable, Access access) {
-  ConfigKey key = Key(section, name, reloadable, "an octal string such as \"0660\"", access);
+  ConfigKey key = Key(section, name, reloadable, access);
   key.takes_plain_text = true;
   key.set = [=](const toml::node& value, Config& config) -> Reason {
     const auto* text = value.as_string();

@@ -40,9 +40,6 @@ struct ConfigKey {
   std::string_view section;
   std::string_view name;
   bool reloadable = false;
-  // How the value is written, for type errors and help: "an integer",
-  // "a size", ...
-  std::string_view expected;
   // True if the value is text on the command line as it is in the file
   // (--set server.socket=/tmp/x needs no TOML quoting).
   bool takes_plain_text = false;

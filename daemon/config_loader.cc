@@ -113,18 +113,14 @@ LoadResult ConfigLoader::Load(const ConfigSource& source) {
       loader.errors_.push_back({source.path, 0, "", "", "cannot read the configuration file: " + why});
     }
   }
-  for (const ConfigOverride& o : source.overrides) loader.MergeOverride(o);
-  loader.CheckAcrossKeys();
-  return loader.Finish();
+  return loader.Finish(source.overrides);
 }
 
 LoadResult ConfigLoader::LoadText(std::string_view toml_text, std::string_view source_name,
                                   const std::vector<ConfigOverride>& overrides) {
   ConfigLoader loader;
   loader.MergeText(toml_text, source_name);
-  for (const ConfigOverride& o : overrides) loader.MergeOverride(o);
-  loader.CheckAcrossKeys();
-  return loader.Finish();
+  return loader.Finish(overrides);
 }
 
 void ConfigLoader::NoteSet(const std::string& dotted, std::string source, int line) {
@@ -149,8 +145,8 @@ void ConfigLoader::MergeText(std::string_view toml_text, std::string_view source
   for (auto&& [section_key, section_value] : doc) {
     const std::string section(section_key.str());
     const int section_line = LineOf(section_key.source());
-    const bool known = std::find(ConfigKeys::Sections().begin(), ConfigKeys::Sections().end(), section) !=
-                       ConfigKeys::Sections().end();
+    const auto sections = ConfigKeys::Sections();
+    const bool known = std::find(sections.begin(), sections.end(), section) != sections.end();
     const toml::table* table = section_value.as_table();
 
     if (known && table == nullptr) {
@@ -273,7 +269,9 @@ void ConfigLoader::CheckAcrossKeys() {
   }
 }
 
-LoadResult ConfigLoader::Finish() {
+LoadResult ConfigLoader::Finish(const std::vector<ConfigOverride>& overrides) {
+  for (const ConfigOverride& o : overrides) MergeOverride(o);
+  CheckAcrossKeys();
   LoadResult result;
   result.config = config_;
   result.errors = std::move(errors_);

@@ -93,7 +93,8 @@ class ConfigLoader {
   void MergeText(std::string_view toml_text, std::string_view source_name);
   void MergeOverride(const ConfigOverride& override_value);
   void CheckAcrossKeys();
-  LoadResult Finish();
+  // Applies the overrides, then the checks across keys, and hands over.
+  LoadResult Finish(const std::vector<ConfigOverride>& overrides);
 
   // Records that `dotted` now has a value from source:line.
   void NoteSet(const std::string& dotted, std::string source, int line);
