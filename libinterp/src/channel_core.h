@@ -16,9 +16,10 @@
 // Implementation: BasicChannel<MoodycamelQueue> (basic_channel.h). Why
 // moodycamel::ConcurrentQueue and not boost::lockfree::queue (details and
 // figures in docs/channels.md, from bench/channel_queue_bench):
-//   - speed: a tie on the 2-core target through the same channel logic (the
-//     candidates swap places from run to run; medians within ~25% either
-//     way), so speed did not decide;
+//   - speed: with the two sides really on separate cores, moodycamel led
+//     with two producers (x1.2-2.0) and tied otherwise; on the loaded,
+//     time-sliced runs the candidates swapped places within noise. It leaned
+//     moodycamel's way but did not decide alone;
 //   - ThreadSanitizer: Boost.Lockfree's node freelist reports data races on
 //     every stress run (upstream boostorg/lockfree#78, open); silencing them
 //     would blind TSan to the queue that carries every value. moodycamel
@@ -79,7 +80,7 @@ class ChannelCore final : public Handle {
   // A blocked Send/Recv re-tries for this long before parking in the kernel
   // (with a sched_yield every ~1.5 us, see basic_channel.h). Ping-pong on
   // the target with idle cores: p50 ~11 us when parking at once (futex
-  // wake-up), ~1.1-1.3 us with a spin of 5 us or more. 20 us also covers a
+  // wake-up), ~1.1-1.4 us with a spin of 5 us or more. 20 us also covers a
   // peer interpreter that runs some Python between its recv and its send,
   // and bounds the CPU an idle waiter burns to 20 us per wait. With more
   // runnable threads than cores the spin costs ~2 us of p50 instead.
