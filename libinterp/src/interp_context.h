@@ -16,7 +16,11 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+
+#include "interrupt.h"
 #include "output_capture.h"
+#include "share.h"
 
 namespace interpd {
 
@@ -24,6 +28,21 @@ struct InterpreterContext {
   // Constant after the worker starts.
   int worker_id = -1;
   int64_t interpreter_id = -1;
+
+  // The worker thread's ident (for clearing its pending async exception).
+  unsigned long thread_ident = 0;
+
+  // The task running now (nullptr between tasks).
+  Task* task = nullptr;
+
+  // The owner side of this interpreter's zero-copy exports (share.h).
+  std::shared_ptr<ShareOwner> share_owner;
+
+  // Fired by the watchdog's interrupter (with the GIL of this interpreter)
+  // to wake the current task out of a blocking channel call, where its GIL
+  // is released and an async exception cannot reach it. Reset per task.
+  // Fire() is safe from any thread.
+  Interrupt interrupt;
 
   // The current task's captured output and standard input.
   OutputCapture output;

@@ -2,7 +2,11 @@
 
 #include <cstring>
 
+#include "channel_object.h"
 #include "interp_context.h"
+#include "py_value.h"
+#include "share.h"
+#include "shared_buffer_object.h"
 
 namespace interpd {
 
@@ -24,6 +28,18 @@ PyObject* WorkerId(PyObject* module, PyObject*) {
   return ctx ? PyLong_FromLong(ctx->worker_id) : nullptr;
 }
 
+PyObject* IsShareable(PyObject* module, PyObject* obj) {
+  SafePoint();
+  ToValueOptions opts;
+  opts.allow_mutable = false;
+  opts.allow_subclasses = false;
+  Value v;
+  if (ToValue(GetModuleState(module), obj, opts, &v)) Py_RETURN_TRUE;
+  if (!PyErr_ExceptionMatches(GetModuleState(module)->not_shareable)) return nullptr;
+  PyErr_Clear();
+  Py_RETURN_FALSE;
+}
+
 PyObject* InterpreterId(PyObject*, PyObject*) {
   return PyLong_FromLongLong(PyInterpreterState_GetID(PyInterpreterState_Get()));
 }
@@ -32,6 +48,13 @@ PyMethodDef kModuleMethods[] = {
     {"worker_id", WorkerId, METH_NOARGS, "worker_id() -> int\n\nThe index of the worker slot running this code."},
     {"interpreter_id", InterpreterId, METH_NOARGS,
      "interpreter_id() -> int\n\nCPython's ID of the interpreter running this code."},
+    {"is_shareable", IsShareable, METH_O,
+     "is_shareable(obj) -> bool\n\nWhether obj can be sent to another interpreter as it is."},
+    {"channel", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(NamedChannel)), METH_VARARGS | METH_KEYWORDS,
+     "channel(name, maxsize=0, *, pickle=False) -> Channel\n\n"
+     "The channel with this name, created on first use: the same channel in\n"
+     "every interpreter. The first creator's maxsize and pickle win. A closed\n"
+     "named channel is replaced by a new one on the next call."},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -65,6 +88,12 @@ int ModuleExec(PyObject* module) {
       "one as a result). The message names the offending type.",
       PyExc_ValueError);
   if (st->not_shareable == nullptr) return -1;
+  st->channel_closed = NewException(module, "interpd.ChannelClosed", "The channel was closed.", PyExc_Exception);
+  st->channel_empty = NewException(module, "interpd.ChannelEmpty", "recv_nowait() on an empty channel.",
+                                   PyExc_Exception);
+  st->channel_full = NewException(module, "interpd.ChannelFull", "send_nowait() on a full channel.", PyExc_Exception);
+  if (!st->channel_closed || !st->channel_empty || !st->channel_full) return -1;
+  if (AddSharedBufferType(module, st) != 0 || AddChannelType(module, st) != 0) return -1;
   return 0;
 }
 
@@ -77,6 +106,11 @@ int ModuleTraverse(PyObject* module, visitproc visit, void* arg) {
   Py_VISIT(st->task_timeout);
   Py_VISIT(st->task_cancelled);
   Py_VISIT(st->not_shareable);
+  Py_VISIT(st->shared_buffer_type);
+  Py_VISIT(st->channel_type);
+  Py_VISIT(st->channel_closed);
+  Py_VISIT(st->channel_empty);
+  Py_VISIT(st->channel_full);
   return 0;
 }
 
@@ -89,6 +123,11 @@ int ModuleClear(PyObject* module) {
   Py_CLEAR(st->task_timeout);
   Py_CLEAR(st->task_cancelled);
   Py_CLEAR(st->not_shareable);
+  Py_CLEAR(st->shared_buffer_type);
+  Py_CLEAR(st->channel_type);
+  Py_CLEAR(st->channel_closed);
+  Py_CLEAR(st->channel_empty);
+  Py_CLEAR(st->channel_full);
   return 0;
 }
 
@@ -116,6 +155,12 @@ PyModuleDef kModuleDef = {
 };
 
 }  // namespace
+
+void SafePoint() {
+  // Give back what other interpreters released (share.h), under this
+  // interpreter's GIL, which every interpd call holds.
+  if (ShareOwner* owner = ShareOwner::Current()) owner->Drain();
+}
 
 ModuleState* GetModuleState(PyObject* module) { return static_cast<ModuleState*>(PyModule_GetState(module)); }
 

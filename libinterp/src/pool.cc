@@ -267,7 +267,7 @@ bool PoolImpl::Complete(Task& task, TaskResult result) {
 
 bool PoolImpl::Cancel(const TaskPtr& task) {
   if (!task || task->finished()) return false;
-  task->RequestInterrupt(Interrupt::kCancel);
+  task->RequestInterrupt(InterruptReason::kCancel);
   if (task->Claim()) {
     // Still queued: it never runs; the worker that pops it skips it.
     TaskResult r;
@@ -284,7 +284,7 @@ bool PoolImpl::Cancel(const TaskPtr& task) {
       if (slot->running != task) continue;
       w = slot->worker;
     }
-    watchdog_->InterruptNow(slot->index, w, task, Interrupt::kCancel);
+    watchdog_->InterruptNow(slot->index, w, task, InterruptReason::kCancel);
     return true;
   }
   // Claimed by a worker that has not published it yet: it sees the interrupt
@@ -292,7 +292,7 @@ bool PoolImpl::Cancel(const TaskPtr& task) {
   return !task->finished();
 }
 
-void PoolImpl::InterruptRunning(Interrupt why) {
+void PoolImpl::InterruptRunning(InterruptReason why) {
   for (auto& slot : slots_) {
     std::shared_ptr<Worker> w;
     TaskPtr t;
@@ -372,7 +372,7 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   // interrupted (and abandoned if they ignore it).
   DrainQueuesCancelled();
   if (outstanding_.load(std::memory_order_acquire) != 0) {
-    InterruptRunning(Interrupt::kShutdown);
+    InterruptRunning(InterruptReason::kShutdown);
     // Interrupted tasks finish, or are abandoned after interrupt_grace.
     std::unique_lock<std::mutex> lock(mu_);
     const auto limit = options_.interrupt_grace + std::chrono::seconds(1);
@@ -440,6 +440,7 @@ PoolStats PoolImpl::Stats() const {
       ws.interpreter_id = w->interpreter_id();
       ws.current_task = w->current_task_id();
       ws.cpu_seconds = w->cpu_seconds();
+      ws.shared_exports = w->live_exports();
     } else {
       ws.state = "stopped";
     }

@@ -59,7 +59,7 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   void DrainQueuesCancelled();
   // Interrupts every running task with `why` (through the watchdog, so a task
   // that ignores it gets its worker abandoned).
-  void InterruptRunning(Interrupt why);
+  void InterruptRunning(InterruptReason why);
 
   Runtime& runtime_;
   const PoolOptions options_;

@@ -189,9 +189,9 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
   }
   if (PyErr_Occurred()) {
     TakeException(task, result);
-  } else if (task.interrupt() == Interrupt::kTimeout || task.interrupt() == Interrupt::kCancel) {
+  } else if (task.interrupt() == InterruptReason::kTimeout || task.interrupt() == InterruptReason::kCancel) {
     // The script caught the interrupt and still finished: it overran anyway.
-    const bool timeout = task.interrupt() == Interrupt::kTimeout;
+    const bool timeout = task.interrupt() == InterruptReason::kTimeout;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
     result->value = Value();
     result->error = PythonError{timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled",
@@ -218,10 +218,10 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
 
 void ScriptRunner::TakeException(Task& task, TaskResult* result) {
   PyObject* exc = PyErr_GetRaisedException();
-  const Interrupt why = task.interrupt();
+  const InterruptReason why = task.interrupt();
   result->value = Value();
-  if (why == Interrupt::kTimeout || why == Interrupt::kCancel || why == Interrupt::kShutdown) {
-    const bool timeout = why == Interrupt::kTimeout;
+  if (why == InterruptReason::kTimeout || why == InterruptReason::kCancel || why == InterruptReason::kShutdown) {
+    const bool timeout = why == InterruptReason::kTimeout;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
     PythonError err = DescribeException(exc, task);
     const bool ours = PyErr_GivenExceptionMatches(exc, state_->task_timeout) ||
@@ -229,7 +229,7 @@ void ScriptRunner::TakeException(Task& task, TaskResult* result) {
     if (ours) {
       err.type = timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled";
       err.message = timeout ? "the script ran past its " + SecondsText(task.request.timeout.count()) + " s timeout"
-                    : why == Interrupt::kShutdown ? "the script was cancelled: the pool is shutting down"
+                    : why == InterruptReason::kShutdown ? "the script was cancelled: the pool is shutting down"
                                                   : "the script was cancelled";
     }
     result->error = std::move(err);

@@ -36,7 +36,7 @@ void Watchdog::Arm(int slot, const std::shared_ptr<Worker>& worker, const TaskPt
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = entries_[static_cast<size_t>(slot)];
     earlier = deadline < e.deadline || !e.task;
-    e = Entry{task, worker, deadline, Clock::time_point::max(), Interrupt::kNone};
+    e = Entry{task, worker, deadline, Clock::time_point::max(), InterruptReason::kNone};
   }
   if (earlier) cv_.notify_all();
 }
@@ -47,18 +47,18 @@ void Watchdog::Disarm(int slot, const Task* task) {
   if (e.task.get() == task) e = Entry{};
 }
 
-void Watchdog::InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, Interrupt why) {
+void Watchdog::InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, InterruptReason why) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = entries_[static_cast<size_t>(slot)];
-    if (e.task != task) e = Entry{task, worker, Clock::time_point::max(), Clock::time_point::max(), Interrupt::kNone};
-    if (e.why == Interrupt::kNone) Fire(e, why, Clock::now());
+    if (e.task != task) e = Entry{task, worker, Clock::time_point::max(), Clock::time_point::max(), InterruptReason::kNone};
+    if (e.why == InterruptReason::kNone) Fire(e, why, Clock::now());
   }
   cv_.notify_all();
 }
 
 // REQUIRES: mu_ held.
-void Watchdog::Fire(Entry& e, Interrupt why, Clock::time_point now) {
+void Watchdog::Fire(Entry& e, InterruptReason why, Clock::time_point now) {
   e.why = why;
   e.task->RequestInterrupt(why);
   e.give_up = now + std::chrono::duration_cast<Clock::duration>(pool_->options().interrupt_grace);
@@ -77,19 +77,19 @@ void Watchdog::Run() {
         e = Entry{};
         continue;
       }
-      if (e.why == Interrupt::kNone && now >= e.deadline) Fire(e, Interrupt::kTimeout, now);
-      if (e.why != Interrupt::kNone && now >= e.give_up) {
+      if (e.why == InterruptReason::kNone && now >= e.deadline) Fire(e, InterruptReason::kTimeout, now);
+      if (e.why != InterruptReason::kNone && now >= e.give_up) {
         // Invariant 2: report the task as stopped only if nobody else did,
         // then replace the worker that is stuck with it.
         TaskPtr task = std::move(e.task);
         std::shared_ptr<Worker> worker = std::move(e.worker);
-        const Interrupt why = e.why;
+        const InterruptReason why = e.why;
         e = Entry{};
         TaskResult r;
         r.id = task->id;
         r.worker = static_cast<int>(i);
         r.worker_replaced = true;
-        const bool timeout = why == Interrupt::kTimeout;
+        const bool timeout = why == InterruptReason::kTimeout;
         r.status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
         char grace[32];
         std::snprintf(grace, sizeof(grace), "%g", pool_->options().interrupt_grace.count());
@@ -108,7 +108,7 @@ void Watchdog::Run() {
         lock.lock();
         continue;
       }
-      next = std::min(next, e.why == Interrupt::kNone ? e.deadline : e.give_up);
+      next = std::min(next, e.why == InterruptReason::kNone ? e.deadline : e.give_up);
     }
     if (next == Clock::time_point::max()) {
       cv_.wait(lock);

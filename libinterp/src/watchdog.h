@@ -49,7 +49,7 @@ class Watchdog {
   // The task in `slot` finished.
   void Disarm(int slot, const Task* task);
   // Interrupts `task` now if it runs in `slot` (cancel, shutdown).
-  void InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, Interrupt why);
+  void InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, InterruptReason why);
 
  private:
   struct Entry {
@@ -57,11 +57,11 @@ class Watchdog {
     std::shared_ptr<Worker> worker;
     Clock::time_point deadline = Clock::time_point::max();
     Clock::time_point give_up = Clock::time_point::max();  // set once interrupted
-    Interrupt why = Interrupt::kNone;
+    InterruptReason why = InterruptReason::kNone;
   };
 
   void Run();
-  void Fire(Entry& e, Interrupt why, Clock::time_point now);
+  void Fire(Entry& e, InterruptReason why, Clock::time_point now);
 
   PoolImpl* const pool_;
 

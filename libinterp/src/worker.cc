@@ -76,6 +76,17 @@ void Worker::ThreadMain() {
     interp_state_ = interp_.state();
     ctx_.interpreter_id = interp_.id();
     interpreter_id_.store(interp_.id(), std::memory_order_relaxed);
+    ctx_.thread_ident = thread_ident_;
+    // Releases of this interpreter's exports wake the worker if it is idle,
+    // so an idle owner frees what receivers let go (DESIGN.md).
+    Slot* slot = slot_;
+    ctx_.share_owner = std::make_shared<ShareOwner>(interp_.id(), [slot] {
+      if (slot->idle.load(std::memory_order_acquire) && slot->idle.exchange(false, std::memory_order_acq_rel)) {
+        slot->Wake();
+      }
+    });
+    ShareOwner::Current() = ctx_.share_owner.get();
+    share_owner_.store(ctx_.share_owner.get(), std::memory_order_release);
     runner_ = std::make_unique<ScriptRunner>(&ctx_, pool_->options().code_cache_entries);
     start_status_ = runner_->Open(pool_->runtime().options().extra_paths);
   }
@@ -126,6 +137,8 @@ TaskPtr Worker::TryPop() {
 TaskPtr Worker::NextTask() {
   const auto spin = pool_->options().idle_spin;
   for (;;) {
+    // A safe point: release what receivers gave back (share.h).
+    ctx_.share_owner->Drain();
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) return nullptr;
     if (TaskPtr t = TryPop()) return t;
     // Invariant 5: spin briefly before parking.
@@ -146,9 +159,10 @@ TaskPtr Worker::NextTask() {
       slot_->idle.store(false, std::memory_order_relaxed);
       return t;
     }
-    if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) {
+    if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire) ||
+        ctx_.share_owner->pending()) {
       slot_->idle.store(false, std::memory_order_relaxed);
-      return nullptr;
+      continue;
     }
     state_.store(State::kIdle, std::memory_order_relaxed);
     {
@@ -181,11 +195,13 @@ void Worker::RunTask(TaskPtr task) {
                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(task->request.timeout);
     pool_->watchdog().Arm(slot_->index, shared_from_this(), task, deadline);
   }
-  if (task->interrupt() != Interrupt::kNone) {
+  if (task->interrupt() != InterruptReason::kNone) {
     // Cancelled between being dequeued and published: interrupt it now.
     pool_->watchdog().InterruptNow(slot_->index, shared_from_this(), task, task->interrupt());
   }
 
+  ctx_.interrupt.Reset();
+  ctx_.task = task.get();
   const size_t limit = task->request.output_limit ? task->request.output_limit : pool_->options().output_limit;
   const uint64_t hits = runner_->cache().hits();
   const uint64_t misses = runner_->cache().misses();
@@ -193,6 +209,7 @@ void Worker::RunTask(TaskPtr task) {
   slot_->cache_hits.fetch_add(runner_->cache().hits() - hits, std::memory_order_relaxed);
   slot_->cache_misses.fetch_add(runner_->cache().misses() - misses, std::memory_order_relaxed);
 
+  ctx_.task = nullptr;
   current_.store(nullptr, std::memory_order_release);
   current_id_.store(0, std::memory_order_relaxed);
   // An interrupt may have landed after the script's last instruction; it
@@ -217,6 +234,27 @@ void Worker::StopOtherThreads() {
   }
 }
 
+void Worker::DrainExports() {
+  // Invariant 2 of share.h: wait (bounded) until receivers let go of what
+  // this interpreter exported, releasing as records come back; then orphan
+  // the rest. Garbage cycles may hold views of *other* owners: collect them
+  // first so those owners can drain too.
+  PyGC_Collect();
+  ShareOwner& owner = *ctx_.share_owner;
+  owner.Drain();
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(pool_->options().share_drain_timeout);
+  while (owner.live() > 0 && std::chrono::steady_clock::now() < until) {
+    {
+      GilRelease release;  // teardown is rare: a short sleep keeps this simple
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    owner.Drain();
+  }
+  owner.Orphan();
+  orphaned_exports_.store(owner.orphaned(), std::memory_order_relaxed);
+}
+
 void Worker::Teardown() {
   state_.store(State::kStopping, std::memory_order_relaxed);
   // Invariant 3: no interrupter may attach once we start tearing down.
@@ -228,10 +266,12 @@ void Worker::Teardown() {
   }
   StopOtherThreads();
   runner_->Close();
+  DrainExports();
+  ShareOwner::Current() = nullptr;
   interp_.Destroy();
 }
 
-void Worker::Interrupt(const TaskPtr& task, interpd::Interrupt why) {
+void Worker::Interrupt(const TaskPtr& task, interpd::InterruptReason why) {
   if (current_.load(std::memory_order_acquire) != task.get()) return;
   interrupters_.fetch_add(1, std::memory_order_seq_cst);
   if (closing_.load(std::memory_order_seq_cst)) {
@@ -248,8 +288,11 @@ void Worker::Interrupt(const TaskPtr& task, interpd::Interrupt why) {
     PyEval_RestoreThread(ts);
     if (self->current_.load(std::memory_order_acquire) == task.get()) {
       ModuleState* st = self->runner_->module_state();
-      PyObject* type = why == interpd::Interrupt::kTimeout ? st->task_timeout : st->task_cancelled;
+      PyObject* type = why == InterruptReason::kTimeout ? st->task_timeout : st->task_cancelled;
       PyThreadState_SetAsyncExc(self->thread_ident_, type);
+      // A task blocked in a channel has its GIL released and runs no
+      // bytecode: wake it there too (interrupt.h).
+      self->ctx_.interrupt.Fire();
     }
     PyThreadState_Clear(ts);
     PyThreadState_DeleteCurrent();

@@ -96,7 +96,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
   // Raises TaskTimeout/TaskCancelled in the worker's interpreter if it is
   // still running `task`. Asynchronous: returns at once.
-  void Interrupt(const TaskPtr& task, Interrupt why);
+  void Interrupt(const TaskPtr& task, InterruptReason why);
   // Blocks until the thread has ended, or until `timeout`. True if ended.
   bool WaitExited(std::chrono::duration<double> timeout);
 
@@ -104,6 +104,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   TaskId current_task_id() const { return current_id_.load(std::memory_order_relaxed); }
   int64_t interpreter_id() const { return interpreter_id_.load(std::memory_order_relaxed); }
   double cpu_seconds() const;
+  // Exports of this interpreter still shared (live) / given up at teardown.
+  int64_t live_exports() const {
+    ShareOwner* o = share_owner_.load(std::memory_order_acquire);
+    return o ? o->live() : 0;
+  }
+  int64_t orphaned_exports() const { return orphaned_exports_.load(std::memory_order_relaxed); }
 
  private:
   void ThreadMain();
@@ -112,6 +118,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   TaskPtr TryPop();
   void RunTask(TaskPtr task);
   void Teardown();
+  void DrainExports();
   void StopOtherThreads();
 
   // Constant after construction.
@@ -141,6 +148,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::atomic<Task*> current_{nullptr};  // invariant 2
   std::atomic<TaskId> current_id_{0};
   std::atomic<int64_t> interpreter_id_{-1};
+  std::atomic<int64_t> orphaned_exports_{0};
+  // ctx_.share_owner for other threads (stats): published once it exists;
+  // it lives as long as this Worker.
+  std::atomic<ShareOwner*> share_owner_{nullptr};
 };
 
 }  // namespace interpd

@@ -53,6 +53,9 @@ struct PoolOptions {
   std::chrono::duration<double> interrupt_grace{2.0};
   size_t output_limit = 1 << 20;                // default per-task stdout+stderr cap
   size_t code_cache_entries = 256;              // compiled scripts kept per interpreter
+  // How long a worker being destroyed waits for other interpreters to let go
+  // of the buffers it shared before giving up on them (share.h invariant 2).
+  std::chrono::duration<double> share_drain_timeout{5.0};
   // Where callbacks run. nullptr: an internal dispatcher thread.
   std::shared_ptr<Dispatcher> dispatcher;
 };
@@ -107,6 +110,7 @@ struct WorkerStats {
   size_t inbox_depth = 0;        // pinned tasks waiting for this worker
   uint64_t code_cache_hits = 0;  // scripts found compiled (this slot, all workers)
   uint64_t code_cache_misses = 0;
+  int64_t shared_exports = 0;    // buffers of this worker's interpreter shared right now
 };
 
 struct PoolStats {
