@@ -112,6 +112,21 @@ struct TasksConfig {
   friend bool operator==(const TasksConfig&, const TasksConfig&) = default;
 };
 
+struct ActorsConfig {
+  // Extra worker threads that host actors and take no unpinned scripts, so a
+  // long script cannot delay an actor. 0 = actors share the script workers
+  // (their messages run between scripts).
+  std::uint32_t workers = 0;
+  // Timeout of an actor.call that names none; 0 = none.
+  Duration call_timeout = std::chrono::seconds(30);
+  // on-failure restarts allowed within restart_window before an actor is
+  // marked failed, when actor.spawn does not say.
+  std::uint32_t max_restarts = 3;
+  Duration restart_window = std::chrono::seconds(60);
+
+  friend bool operator==(const ActorsConfig&, const ActorsConfig&) = default;
+};
+
 struct PythonConfig {
   // PyConfig.home; "" = the CPython prefix found at build time
   // (ResolvePythonHome()).
@@ -160,12 +175,12 @@ struct Config {
   ServerConfig server;
   WorkersConfig workers;
   TasksConfig tasks;
+  ActorsConfig actors;
   PythonConfig python;
   LogConfig log;
   // Reserved for later sections, each its own struct and table here and in
   // config/interpd.toml; ConfigLoader already refuses them by name so an
   // early adopter's file fails loudly instead of being half-applied:
-  //   [actors]            actor restart policy defaults, mailbox bounds
   //   [limits], [recycle] per-interpreter memory quotas, worker recycling
   //   [policy]            audit-hook rules (what scripts may open/import)
 

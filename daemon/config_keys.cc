@@ -362,8 +362,8 @@ constexpr std::array<std::string_view, 7> kLogLevelNames = {"trace", "debug", "i
                                                             "error", "critical", "off"};
 constexpr std::array<std::string_view, 3> kLogTargetNames = {"auto", "stderr", "journal"};
 
-constexpr std::array<std::string_view, 5> kSections = {"server", "workers", "tasks", "python", "log"};
-constexpr std::array<std::string_view, 4> kReservedSections = {"actors", "limits", "recycle", "policy"};
+constexpr std::array<std::string_view, 6> kSections = {"server", "workers", "tasks", "actors", "python", "log"};
+constexpr std::array<std::string_view, 3> kReservedSections = {"limits", "recycle", "policy"};
 
 constexpr bool kReload = true;
 constexpr bool kRestart = false;
@@ -413,6 +413,15 @@ std::vector<ConfigKey> BuildTable() {
   keys.push_back(UIntKey("tasks", "code_cache_entries", kRestart,
                          [](auto& c) -> auto& { return c.tasks.code_cache_entries; }, 0, 1'000'000,
                          "0 = no cache"));
+  // [actors]
+  keys.push_back(UIntKey("actors", "workers", kRestart, [](auto& c) -> auto& { return c.actors.workers; }, 0, 1024,
+                         "0 = actors share the script workers"));
+  keys.push_back(SecondsKey("actors", "call_timeout", kReload,
+                            [](auto& c) -> auto& { return c.actors.call_timeout; }, 0, 2'592'000, "0 = none"));
+  keys.push_back(UIntKey("actors", "max_restarts", kReload,
+                         [](auto& c) -> auto& { return c.actors.max_restarts; }, 0, 1000));
+  keys.push_back(SecondsKey("actors", "restart_window", kReload,
+                            [](auto& c) -> auto& { return c.actors.restart_window; }, 1, 86'400));
   // [python]
   keys.push_back(StringKey("python", "home", kRestart, [](auto& c) -> auto& { return c.python.home; },
                            CheckPythonHome));

@@ -14,6 +14,7 @@
 #include "daemon/logging.h"
 #include "interpd/pool.h"
 #include "interpd/runtime.h"
+#include "actor_methods.h"
 #include "listen_socket.h"
 #include "peer_access.h"
 #include "rpc_methods.h"
@@ -47,6 +48,9 @@ std::shared_ptr<const ServerLimits> MakeLimits(const Config& c) {
   l->default_timeout = std::chrono::duration<double>(c.tasks.default_timeout);
   l->max_timeout = std::chrono::duration<double>(c.tasks.max_timeout);
   l->output_limit = c.tasks.output_limit;
+  l->actor_call_timeout = std::chrono::duration<double>(c.actors.call_timeout);
+  l->actor_max_restarts = static_cast<int>(c.actors.max_restarts);
+  l->actor_restart_window = std::chrono::duration<double>(c.actors.restart_window);
   return l;
 }
 
@@ -121,6 +125,7 @@ int Daemon::Impl::Run() {
   }
   PoolOptions po;
   po.workers = static_cast<int>(ResolveWorkerCount(config.workers.count));
+  po.actor_workers = static_cast<int>(config.actors.workers);
   po.queue_limit = config.workers.queue_limit;
   po.idle_spin = std::chrono::microseconds(config.workers.idle_spin_us);
   po.interrupt_grace = std::chrono::duration<double>(config.workers.interrupt_grace);
@@ -136,6 +141,7 @@ int Daemon::Impl::Run() {
 
   server = std::make_unique<Server>(io, *runtime, *pool, MakeLimits(config), policy);
   s = RegisterCoreMethods(*server);
+  if (s.ok()) s = RegisterActorMethods(*server);
   if (s.ok()) s = server->Listen(listen.fd);
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
@@ -153,8 +159,9 @@ int Daemon::Impl::Run() {
   ArmWatchdog();
 
   const std::string where = listen.inherited ? "the socket systemd passed" : listen.path;
-  spdlog::info("interpd {} ready: CPython {}, {} workers, listening on {}{}", INTERPD_VERSION,
-               runtime->python_version(), pool->size(), where,
+  spdlog::info("interpd {} ready: CPython {}, {} workers{}, listening on {}{}", INTERPD_VERSION,
+               runtime->python_version(), po.workers,
+               po.actor_workers ? " + " + std::to_string(po.actor_workers) + " actor workers" : std::string(), where,
                policy->open() ? "" : " (peers restricted by allow_users/allow_groups)");
   Notify("READY=1\nSTATUS=serving with " + std::to_string(pool->size()) + " workers");
 

@@ -45,6 +45,9 @@ struct ServerLimits {
   std::chrono::duration<double> default_timeout{0};  // 0: none
   std::chrono::duration<double> max_timeout{0};      // 0: no cap
   uint64_t output_limit = 1 << 20;
+  std::chrono::duration<double> actor_call_timeout{30};  // 0: none
+  int actor_max_restarts = 3;
+  std::chrono::duration<double> actor_restart_window{60};
 };
 
 using SessionPtr = std::shared_ptr<Session>;
@@ -83,6 +86,7 @@ class Server {
   std::shared_ptr<const ServerLimits> limits() const { return limits_; }
   WorkerPool& pool() { return pool_; }
   Runtime& runtime() { return runtime_; }
+  boost::asio::io_context& io() { return io_; }
   bool accepting() const { return accepting_; }
   void SessionClosed(Session* session);
   void Log(spdlog::level::level_enum level, const std::string& message);

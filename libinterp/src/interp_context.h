@@ -24,6 +24,10 @@
 
 namespace interpd {
 
+class ActorHost;
+class ActorSystem;
+struct Slot;
+
 struct InterpreterContext {
   // Constant after the worker starts.
   int worker_id = -1;
@@ -43,6 +47,11 @@ struct InterpreterContext {
   // is released and an async exception cannot reach it. Reset per task.
   // Fire() is safe from any thread.
   Interrupt interrupt;
+
+  // The pool's actors, this worker's slot and its actor host (actor_host.h).
+  ActorSystem* actor_system = nullptr;
+  Slot* slot = nullptr;
+  ActorHost* actor_host = nullptr;
 
   // The current task's captured output and standard input.
   OutputCapture output;

@@ -11,6 +11,10 @@
 namespace interpd {
 
 int AddStdioTypes(PyObject* module, ModuleState* st);  // stdio_objects.cc
+// actor_object.cc
+int AddActorTypes(PyObject* module, ModuleState* st);
+PyObject* ActorLookup(PyObject* module, PyObject* name);
+PyObject* ActorSpawn(PyObject* module, PyObject* args, PyObject* kwds);
 
 namespace {
 
@@ -50,6 +54,13 @@ PyMethodDef kModuleMethods[] = {
      "interpreter_id() -> int\n\nCPython's ID of the interpreter running this code."},
     {"is_shareable", IsShareable, METH_O,
      "is_shareable(obj) -> bool\n\nWhether obj can be sent to another interpreter as it is."},
+    {"actor", ActorLookup, METH_O,
+     "actor(name) -> ActorHandle\n\nA handle to the named actor; raises ActorNotFound if there is none."},
+    {"spawn", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(ActorSpawn)), METH_VARARGS | METH_KEYWORDS,
+     "spawn(name, code, cls, *args, **kwargs) -> ActorHandle\n\n"
+     "Creates the actor `name`: runs `code` in a fresh module on the least loaded\n"
+     "worker and instantiates its class `cls` with args and kwargs. Returns once\n"
+     "__init__ has run; raises ActorError if it failed."},
     {"channel", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(NamedChannel)), METH_VARARGS | METH_KEYWORDS,
      "channel(name, maxsize=0, *, pickle=False) -> Channel\n\n"
      "The channel with this name, created on first use: the same channel in\n"
@@ -94,6 +105,16 @@ int ModuleExec(PyObject* module) {
   st->channel_full = NewException(module, "interpd.ChannelFull", "send_nowait() on a full channel.", PyExc_Exception);
   if (!st->channel_closed || !st->channel_empty || !st->channel_full) return -1;
   if (AddSharedBufferType(module, st) != 0 || AddChannelType(module, st) != 0) return -1;
+  st->actor_error = NewException(module, "interpd.ActorError",
+                                 "An actor call failed. When the method raised, .type, .remote_message and\n"
+                                 ".remote_traceback describe the exception in the actor.",
+                                 PyExc_Exception);
+  st->deadlock_error = NewException(module, "interpd.DeadlockError",
+                                    "A synchronous actor call that could never be answered (a call cycle).",
+                                    PyExc_RuntimeError);
+  st->actor_not_found = NewException(module, "interpd.ActorNotFound", "No actor has this name.", PyExc_LookupError);
+  if (!st->actor_error || !st->deadlock_error || !st->actor_not_found) return -1;
+  if (AddActorTypes(module, st) != 0) return -1;
   return 0;
 }
 
@@ -111,6 +132,10 @@ int ModuleTraverse(PyObject* module, visitproc visit, void* arg) {
   Py_VISIT(st->channel_closed);
   Py_VISIT(st->channel_empty);
   Py_VISIT(st->channel_full);
+  Py_VISIT(st->actor_handle_type);
+  Py_VISIT(st->actor_error);
+  Py_VISIT(st->deadlock_error);
+  Py_VISIT(st->actor_not_found);
   return 0;
 }
 
@@ -128,6 +153,10 @@ int ModuleClear(PyObject* module) {
   Py_CLEAR(st->channel_closed);
   Py_CLEAR(st->channel_empty);
   Py_CLEAR(st->channel_full);
+  Py_CLEAR(st->actor_handle_type);
+  Py_CLEAR(st->actor_error);
+  Py_CLEAR(st->deadlock_error);
+  Py_CLEAR(st->actor_not_found);
   return 0;
 }
 

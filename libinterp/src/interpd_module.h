@@ -32,6 +32,10 @@ struct ModuleState {
   PyObject* channel_closed = nullptr;      // interpd.ChannelClosed
   PyObject* channel_empty = nullptr;       // interpd.ChannelEmpty
   PyObject* channel_full = nullptr;        // interpd.ChannelFull
+  PyObject* actor_handle_type = nullptr;   // interpd.ActorHandle
+  PyObject* actor_error = nullptr;         // interpd.ActorError
+  PyObject* deadlock_error = nullptr;      // interpd.DeadlockError (RuntimeError)
+  PyObject* actor_not_found = nullptr;     // interpd.ActorNotFound (LookupError)
 };
 
 ModuleState* GetModuleState(PyObject* module);

@@ -156,8 +156,16 @@ Status PoolImpl::Start() {
   int n = options_.workers;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (n > 1024) return Status::InvalidArgument("at most 1024 workers");
-  for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(i));
+  if (options_.actor_workers < 0 || n + options_.actor_workers > 1024) {
+    return Status::InvalidArgument("at most 1024 workers in all, actor workers included");
+  }
+  for (int i = 0; i < n + options_.actor_workers; ++i) {
+    slots_.push_back(std::make_unique<Slot>(i));
+    slots_.back()->dedicated_to_actors = i >= n;
+  }
   watchdog_ = std::make_unique<Watchdog>(this, slots_.size());
+  actors_ = std::make_unique<ActorSystem>(this);
+  actors_->Start();
   // Interpreters are created in parallel, one per worker thread.
   std::vector<std::shared_ptr<Worker>> workers;
   for (auto& slot : slots_) {
@@ -234,6 +242,7 @@ void PoolImpl::WakeOneIdle() {
   const size_t start = next_wake_.fetch_add(1, std::memory_order_relaxed) % n;
   for (size_t k = 0; k < n; ++k) {
     Slot& s = *slots_[(start + k) % n];
+    if (s.dedicated_to_actors) continue;
     if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) {
       s.Wake();
       return;
@@ -326,6 +335,7 @@ void PoolImpl::ReplaceWorker(Slot& slot, const std::shared_ptr<Worker>& stuck) {
   // The new interpreter is created on the new thread; the slot's inbox is
   // served as soon as it is ready. Nothing waits for it here.
   fresh->Start();
+  actors_->OnWorkerReplaced(slot.index);
 }
 
 void PoolImpl::DrainQueuesCancelled() {
@@ -358,6 +368,9 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  // Actors stop first (their on_stop runs while the workers still serve).
+  actors_->StopAll(std::min<std::chrono::duration<double>>(grace, std::chrono::seconds(5)) +
+                   std::chrono::seconds(1));
   // Invariant 3: no task can enter a queue once this loop ends.
   accepting_.store(false, std::memory_order_seq_cst);
   while (submitting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
@@ -488,6 +501,25 @@ void WorkerPool::Shutdown(std::chrono::duration<double> grace) { impl_->Shutdown
 void WorkerPool::HurryShutdown() { impl_->HurryShutdown(); }
 
 int WorkerPool::size() const { return static_cast<int>(impl_->Stats().workers.size()); }
+
+void WorkerPool::SpawnActor(ActorSpec spec, std::function<void(ActorReply)> done) {
+  impl_->actors().Spawn(std::move(spec), std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done)));
+}
+
+void WorkerPool::CallActor(std::string_view name, std::string method, Value args, Value kwargs,
+                           std::function<void(ActorReply)> done) {
+  std::shared_ptr<ReplySink> sink;
+  if (done) sink = std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done));
+  impl_->actors().Call(name, std::move(method), std::move(args), std::move(kwargs), {}, std::move(sink));
+}
+
+bool WorkerPool::HasActor(std::string_view name) const { return impl_->actors().Find(name) != nullptr; }
+
+void WorkerPool::StopActor(std::string_view name, std::function<void(ActorReply)> done) {
+  impl_->actors().Stop(name, std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done)));
+}
+
+std::vector<ActorInfo> WorkerPool::ListActors() const { return impl_->actors().List(); }
 
 PoolStats WorkerPool::Stats() const { return impl_->Stats(); }
 

@@ -22,6 +22,7 @@
 
 #include <boost/lockfree/queue.hpp>
 
+#include "actor_system.h"
 #include "interpd/pool.h"
 #include "task_state.h"
 #include "watchdog.h"
@@ -51,6 +52,8 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   // Abandons the worker of `slot` running `task` and starts a replacement.
   void ReplaceWorker(Slot& slot, const std::shared_ptr<Worker>& stuck);
   Slot& slot(int i) { return *slots_[static_cast<size_t>(i)]; }
+  int slot_count() const { return static_cast<int>(slots_.size()); }
+  ActorSystem& actors() { return *actors_; }
   Watchdog& watchdog() { return *watchdog_; }
 
  private:
@@ -65,6 +68,7 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   const PoolOptions options_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<Watchdog> watchdog_;
+  std::unique_ptr<ActorSystem> actors_;
 
   boost::lockfree::queue<Task*> shared_;
   std::atomic<size_t> queued_{0};

@@ -10,6 +10,10 @@
 
 namespace interpd {
 
+// actor_object.cc
+Value ActorHandleValue(ModuleState* st, PyObject* obj, bool* is_handle);
+PyObject* ActorHandleFromValue(ModuleState* st, const Value& v);
+
 namespace {
 
 bool NotShareable(ModuleState* st, PyObject* obj, const char* why) {
@@ -121,6 +125,12 @@ class Converter {
     }
     if (const auto* core = ChannelObjectCore(st_, obj)) {
       *out = Value::FromHandle(ValueKind::kChannel, *core);
+      return true;
+    }
+    bool is_handle = false;
+    Value handle = ActorHandleValue(st_, obj, &is_handle);
+    if (is_handle) {
+      *out = std::move(handle);
       return true;
     }
     if (PyMemoryView_Check(obj)) return ShareMemoryView(obj, out);
@@ -402,6 +412,7 @@ PyObject* FromValue(ModuleState* state, const Value& value) {
     case ValueKind::kCustom:
       return Unshare(state, value);
     case ValueKind::kActor:
+      return ActorHandleFromValue(state, value);
     case ValueKind::kPickled:
       break;
   }

@@ -223,7 +223,7 @@ void ScriptRunner::TakeException(Task& task, TaskResult* result) {
   if (why == InterruptReason::kTimeout || why == InterruptReason::kCancel || why == InterruptReason::kShutdown) {
     const bool timeout = why == InterruptReason::kTimeout;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
-    PythonError err = DescribeException(exc, task);
+    PythonError err = DescribePythonException(exc, task.request.filename, task.request.code);
     const bool ours = PyErr_GivenExceptionMatches(exc, state_->task_timeout) ||
                       PyErr_GivenExceptionMatches(exc, state_->task_cancelled);
     if (ours) {
@@ -255,13 +255,13 @@ void ScriptRunner::TakeException(Task& task, TaskResult* result) {
     result->exit_code = exit_code;
   } else {
     result->status = TaskStatus::kError;
-    result->error = DescribeException(exc, task);
+    result->error = DescribePythonException(exc, task.request.filename, task.request.code);
   }
   Py_DECREF(exc);
   PyErr_Clear();
 }
 
-PythonError ScriptRunner::DescribeException(PyObject* exc, const Task& task) {
+PythonError DescribePythonException(PyObject* exc, const std::string& filename, const std::string& source) {
   PythonError err;
   err.type = TypeName(Py_TYPE(exc));
   err.message = SafeStr(exc);
@@ -270,11 +270,10 @@ PythonError ScriptRunner::DescribeException(PyObject* exc, const Task& task) {
   PyObject* traceback = PyImport_ImportModule("traceback");
   PyObject* linecache = traceback ? PyImport_ImportModule("linecache") : nullptr;
   PyObject* cache = linecache ? PyObject_GetAttrString(linecache, "cache") : nullptr;
-  PyObject* fname = PyUnicode_DecodeFSDefault(task.request.filename.c_str());
+  PyObject* fname = PyUnicode_DecodeFSDefault(filename.c_str());
   bool lent = false;
   if (cache != nullptr && fname != nullptr && PyDict_Check(cache) && PyDict_Contains(cache, fname) == 0) {
-    PyObject* src = PyUnicode_DecodeUTF8(task.request.code.data(), static_cast<Py_ssize_t>(task.request.code.size()),
-                                         "replace");
+    PyObject* src = PyUnicode_DecodeUTF8(source.data(), static_cast<Py_ssize_t>(source.size()), "replace");
     PyObject* lines = src ? PyObject_CallMethod(src, "splitlines", "O", Py_True) : nullptr;
     PyObject* entry = lines ? Py_BuildValue("(nOOO)", PyUnicode_GET_LENGTH(src), Py_None, lines, fname) : nullptr;
     lent = entry != nullptr && PyDict_SetItem(cache, fname, entry) == 0;

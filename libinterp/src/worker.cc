@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "actor_host.h"
 #include "pool_impl.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -90,6 +91,13 @@ void Worker::ThreadMain() {
     runner_ = std::make_unique<ScriptRunner>(&ctx_, pool_->options().code_cache_entries);
     start_status_ = runner_->Open(pool_->runtime().options().extra_paths);
   }
+  if (start_status_.ok()) {
+    host_ = std::make_unique<ActorHost>(pool_->actors(), *slot_, ctx_, runner_->module_state(),
+                                        [this] { return abandoned(); });
+    ctx_.actor_system = &pool_->actors();
+    ctx_.slot = slot_;
+    ctx_.actor_host = host_.get();
+  }
   if (!start_status_.ok()) {
     state_.store(State::kFailed, std::memory_order_relaxed);
     if (interp_.valid()) {
@@ -121,6 +129,7 @@ TaskPtr Worker::TryPop() {
   prefer_shared_ = !prefer_shared_;
   for (int pass = 0; pass < 2; ++pass) {
     if (prefer_shared_ == (pass == 0)) {
+      if (slot_->dedicated_to_actors) continue;  // takes pinned work only
       TaskPtr t;
       if (pool_->TryPopShared(&t)) return t;
     } else {
@@ -140,14 +149,19 @@ TaskPtr Worker::NextTask() {
     // A safe point: release what receivers gave back (share.h).
     ctx_.share_owner->Drain();
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) return nullptr;
+    // Actors first, a batch at a time, then one script if any waits: the
+    // two interleave and neither starves (actor_host.h).
+    const int handled = host_->RunReady(256);
     if (TaskPtr t = TryPop()) return t;
+    if (handled > 0) continue;
     // Invariant 5: spin briefly before parking.
     if (spin.count() > 0) {
       const auto until = std::chrono::steady_clock::now() + spin;
       do {
         for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
         if (TaskPtr t = TryPop()) return t;
-      } while (std::chrono::steady_clock::now() < until && !stop_.load(std::memory_order_relaxed));
+      } while (std::chrono::steady_clock::now() < until && !stop_.load(std::memory_order_relaxed) &&
+               slot_->ready_count.load(std::memory_order_relaxed) == 0);
     }
     // Park. Publish `idle` before the last look at the queues; a submitter
     // pushes before it reads `idle` (both with full fences), so either we see
@@ -160,7 +174,7 @@ TaskPtr Worker::NextTask() {
       return t;
     }
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire) ||
-        ctx_.share_owner->pending()) {
+        ctx_.share_owner->pending() || slot_->ready_count.load(std::memory_order_acquire) > 0) {
       slot_->idle.store(false, std::memory_order_relaxed);
       continue;
     }
@@ -265,6 +279,7 @@ void Worker::Teardown() {
     while ((n = interrupters_.load(std::memory_order_acquire)) != 0) interrupters_.wait(n);
   }
   StopOtherThreads();
+  host_->Close();
   runner_->Close();
   DrainExports();
   ShareOwner::Current() = nullptr;
@@ -293,6 +308,7 @@ void Worker::Interrupt(const TaskPtr& task, interpd::InterruptReason why) {
       // A task blocked in a channel has its GIL released and runs no
       // bytecode: wake it there too (interrupt.h).
       self->ctx_.interrupt.Fire();
+      self->slot_->Wake();  // and out of a wait for an actor's reply
     }
     PyThreadState_Clear(ts);
     PyThreadState_DeleteCurrent();

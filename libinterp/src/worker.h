@@ -31,14 +31,18 @@
 #include <mutex>
 
 #include <boost/lockfree/queue.hpp>
+#include <concurrentqueue/concurrentqueue.h>
 
 #include "interp_context.h"
 #include "interpreter.h"
 #include "script_runner.h"
 #include "task_state.h"
+#include "wait_word.h"
 
 namespace interpd {
 
+class Actor;
+class ActorHost;
 class PoolImpl;
 class Worker;
 
@@ -64,9 +68,24 @@ struct Slot {
   std::atomic<uint64_t> cache_hits{0};
   std::atomic<uint64_t> cache_misses{0};
 
+  // Actors hosted here that have messages waiting (actor_system.h).
+  moodycamel::ConcurrentQueue<std::shared_ptr<Actor>> ready;
+  std::atomic<int64_t> ready_count{0};
+  std::atomic<int> actors_hosted{0};
+  // Set before the workers start: this slot takes no unpinned scripts,
+  // only its inbox and its actors.
+  bool dedicated_to_actors = false;
+  // A task of this slot blocked in an actor call sleeps on this word, so
+  // that both its reply and actor work for this slot wake it (actor_host.h).
+  WaitWord call_word;
+
   void Wake() {
     wake.fetch_add(1, std::memory_order_release);
     wake.notify_all();
+    if (call_word.has_waiters()) {
+      call_word.Advance();
+      call_word.WakeAll();
+    }
   }
 
   // Protected by mu.
@@ -129,6 +148,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   InterpreterContext ctx_;
   Interpreter interp_;
   std::unique_ptr<ScriptRunner> runner_;
+  std::unique_ptr<ActorHost> host_;
   bool prefer_shared_ = false;  // which queue TryPop looks at first
 
   // Set by the worker thread before it signals ready, then constant.

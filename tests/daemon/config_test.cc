@@ -54,6 +54,10 @@ const std::vector<std::pair<std::string, std::string>> kDefaults = {
     {"tasks.max_timeout", "0"},
     {"tasks.output_limit", R"("1MiB")"},
     {"tasks.code_cache_entries", "256"},
+    {"actors.workers", "0"},
+    {"actors.call_timeout", "30"},
+    {"actors.max_restarts", "3"},
+    {"actors.restart_window", "60"},
     {"python.home", R"("")"},
     {"python.path", "[]"},
     {"python.site", "true"},
@@ -83,6 +87,10 @@ const std::vector<std::pair<std::string, bool>> kReloadable = {
     {"tasks.max_timeout", true},
     {"tasks.output_limit", true},
     {"tasks.code_cache_entries", false},
+    {"actors.workers", false},
+    {"actors.call_timeout", true},
+    {"actors.max_restarts", true},
+    {"actors.restart_window", true},
     {"python.home", false},
     {"python.path", false},
     {"python.site", false},
@@ -117,6 +125,10 @@ TEST_CASE("A default-constructed Config holds the documented defaults", "[config
   CHECK(c.tasks.max_timeout == 0s);
   CHECK(c.tasks.output_limit == 1024 * 1024);
   CHECK(c.tasks.code_cache_entries == 256);
+  CHECK(c.actors.workers == 0);
+  CHECK(c.actors.call_timeout == 30s);
+  CHECK(c.actors.max_restarts == 3);
+  CHECK(c.actors.restart_window == 60s);
   CHECK(c.python.home.empty());
   CHECK(c.python.path.empty());
   CHECK(c.python.site);
@@ -195,6 +207,10 @@ TEST_CASE("A file can set every key", "[config]") {
   CHECK(c.tasks.max_timeout == 120s);
   CHECK(c.tasks.output_limit == 65536);
   CHECK(c.tasks.code_cache_entries == 0);
+  CHECK(c.actors.workers == 2);
+  CHECK(c.actors.call_timeout == 0s);
+  CHECK(c.actors.max_restarts == 7);
+  CHECK(c.actors.restart_window == 5500ms);
   CHECK(c.python.home == "/opt/python3.13");
   CHECK(c.python.path == std::vector<std::string>{"/opt/interpd/lib", "/srv/app"});
   CHECK_FALSE(c.python.site);
@@ -280,7 +296,7 @@ TEST_CASE("Each kind of bad input is rejected with the key, the value and the re
       {"a misspelt section", "[sever]\nsocket = \"/x\"\n", "sever", 1,
        "bad.toml:1: [sever]: unknown section; did you mean [server]?"},
       {"an unknown section", "[network]\n", "network", 1,
-       "[network]: unknown section; the sections are [server], [workers], [tasks], [python], [log]"},
+       "[network]: unknown section; the sections are [server], [workers], [tasks], [actors], [python], [log]"},
       {"a reserved section", "\n[limits]\nmemory = \"1GiB\"\n", "limits", 2,
        "[limits]: section reserved for a later version of interpd; it has no keys yet"},
       {"a key outside any section", "count = 4\n", "count", 1,

@@ -40,6 +40,12 @@ max_timeout = 120
 output_limit = 65536
 code_cache_entries = 0
 
+[actors]
+workers = 2
+call_timeout = 0
+max_restarts = 7
+restart_window = 5.5
+
 [python]
 home = "/opt/python3.13"
 path = ["/opt/interpd/lib", "/srv/app"]

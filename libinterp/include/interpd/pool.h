@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "interpd/actors.h"
 #include "interpd/runtime.h"
 #include "interpd/status.h"
 #include "interpd/task.h"
@@ -48,6 +49,9 @@ class Dispatcher {
 
 struct PoolOptions {
   int workers = 0;                              // 0: one per CPU
+  // Extra slots that run actors (and pinned work) but no unpinned scripts;
+  // they are numbered after the script workers. New actors go there first.
+  int actor_workers = 0;
   size_t queue_limit = 10000;                   // tasks waiting; beyond: refused (kOverloaded)
   std::chrono::microseconds idle_spin{50};      // spin before parking (see worker.h)
   std::chrono::duration<double> interrupt_grace{2.0};
@@ -152,6 +156,17 @@ class WorkerPool {
 
   int size() const;
   PoolStats Stats() const;
+
+  // ---- Actors (actors.h). `done` runs on the dispatcher. ----
+  // Replies once __init__ ran: OK with `worker`, or its error.
+  void SpawnActor(ActorSpec spec, std::function<void(ActorReply)> done);
+  // `done` empty: a send (no reply, errors dropped).
+  void CallActor(std::string_view name, std::string method, Value args, Value kwargs,
+                 std::function<void(ActorReply)> done);
+  bool HasActor(std::string_view name) const;
+  // Graceful: after the current message, on_stop() runs; the name is freed.
+  void StopActor(std::string_view name, std::function<void(ActorReply)> done);
+  std::vector<ActorInfo> ListActors() const;
 
  private:
   explicit WorkerPool(std::shared_ptr<PoolImpl> impl);
