@@ -290,8 +290,10 @@ void ActorSystem::SupervisorLoop() {
       continue;
     }
     auto first = due_.begin();
-    if (std::chrono::steady_clock::now() < first->first) {
-      timer_cv_.wait_until(lock, first->first);
+    // A copy: the node may be erased while the wait has the lock released.
+    const auto when = first->first;
+    if (std::chrono::steady_clock::now() < when) {
+      timer_cv_.wait_until(lock, when);
       continue;
     }
     std::shared_ptr<Actor> actor = first->second;
