@@ -243,6 +243,7 @@ void Daemon::Impl::Reload() {
   }
   if (auto logger = spdlog::default_logger()) Logging::SetLevel(*logger, next.log.level);
   server->SetLimits(MakeLimits(next));
+  pool->SetLimits(next.workers.queue_limit, std::chrono::duration<double>(next.workers.interrupt_grace));
   server->SetPolicy(policy);
   int applied = 0;
   for (const auto& c : diff.changes) {

@@ -148,7 +148,11 @@ bool TaskFuture::WaitFor(std::chrono::duration<double> timeout) const { return h
 // ---- PoolImpl ---------------------------------------------------------------------------
 
 PoolImpl::PoolImpl(Runtime& runtime, const PoolOptions& options)
-    : runtime_(runtime), options_(options), shared_(options.queue_limit > 0 ? options.queue_limit : 1024) {}
+    : runtime_(runtime),
+      options_(options),
+      shared_(options.queue_limit > 0 ? options.queue_limit : 1024),
+      queue_limit_(options.queue_limit),
+      interrupt_grace_(options.interrupt_grace.count()) {}
 
 PoolImpl::~PoolImpl() = default;
 
@@ -215,10 +219,11 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
       return task;
     }
     Slot& s = *slots_[static_cast<size_t>(pin)];
-    if (s.inbox_depth.fetch_add(1, std::memory_order_relaxed) >= options_.queue_limit) {
+    const size_t limit = queue_limit();
+    if (s.inbox_depth.fetch_add(1, std::memory_order_relaxed) >= limit) {
       s.inbox_depth.fetch_sub(1, std::memory_order_relaxed);
       Refuse(task, Status::Overloaded("worker " + std::to_string(pin) + " has " +
-                                      std::to_string(options_.queue_limit) + " tasks waiting"));
+                                      std::to_string(limit) + " tasks waiting"));
       return task;
     }
     s.inbox.push(TaskPtr(task).detach());
@@ -226,9 +231,10 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
     if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) s.Wake();
     return task;
   }
-  if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_limit) {
+  const size_t limit = queue_limit();
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= limit) {
     queued_.fetch_sub(1, std::memory_order_relaxed);
-    Refuse(task, Status::Overloaded(std::to_string(options_.queue_limit) + " tasks are already waiting"));
+    Refuse(task, Status::Overloaded(std::to_string(limit) + " tasks are already waiting"));
     return task;
   }
   shared_.push(TaskPtr(task).detach());
@@ -388,7 +394,7 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     InterruptRunning(InterruptReason::kShutdown);
     // Interrupted tasks finish, or are abandoned after interrupt_grace.
     std::unique_lock<std::mutex> lock(mu_);
-    const auto limit = options_.interrupt_grace + std::chrono::seconds(1);
+    const auto limit = interrupt_grace() + std::chrono::seconds(1);
     idle_cv_.wait_for(lock, limit, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
   }
 
@@ -412,6 +418,11 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   abandoned_.clear();
+}
+
+void PoolImpl::SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace) {
+  queue_limit_.store(queue_limit, std::memory_order_relaxed);
+  interrupt_grace_.store(interrupt_grace.count(), std::memory_order_relaxed);
 }
 
 void PoolImpl::HurryShutdown() {
@@ -499,6 +510,10 @@ bool WorkerPool::Cancel(const TaskHandle& task) { return task.task_ && impl_->Ca
 void WorkerPool::Shutdown(std::chrono::duration<double> grace) { impl_->Shutdown(grace); }
 
 void WorkerPool::HurryShutdown() { impl_->HurryShutdown(); }
+
+void WorkerPool::SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace) {
+  impl_->SetLimits(queue_limit, interrupt_grace);
+}
 
 int WorkerPool::size() const { return static_cast<int>(impl_->Stats().workers.size()); }
 

@@ -40,6 +40,12 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   bool Cancel(const TaskPtr& task);
   void Shutdown(std::chrono::duration<double> grace);
   void HurryShutdown();
+  // The limits that may change while running (SIGHUP).
+  void SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace);
+  size_t queue_limit() const { return queue_limit_.load(std::memory_order_relaxed); }
+  std::chrono::duration<double> interrupt_grace() const {
+    return std::chrono::duration<double>(interrupt_grace_.load(std::memory_order_relaxed));
+  }
   PoolStats Stats() const;
 
   // ---- Used by workers and the watchdog ----
@@ -72,6 +78,10 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
 
   boost::lockfree::queue<Task*> shared_;
   std::atomic<size_t> queued_{0};
+  // Reloadable copies of options_ fields (relaxed: a new value applies to
+  // the next task; no ordering with anything else is needed).
+  std::atomic<size_t> queue_limit_;
+  std::atomic<double> interrupt_grace_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<uint32_t> next_wake_{0};
   std::atomic<bool> accepting_{true};

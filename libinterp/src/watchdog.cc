@@ -61,7 +61,7 @@ void Watchdog::InterruptNow(int slot, const std::shared_ptr<Worker>& worker, con
 void Watchdog::Fire(Entry& e, InterruptReason why, Clock::time_point now) {
   e.why = why;
   e.task->RequestInterrupt(why);
-  e.give_up = now + std::chrono::duration_cast<Clock::duration>(pool_->options().interrupt_grace);
+  e.give_up = now + std::chrono::duration_cast<Clock::duration>(pool_->interrupt_grace());
   e.worker->Interrupt(e.task, why);
 }
 
@@ -92,7 +92,7 @@ void Watchdog::Run() {
         const bool timeout = why == InterruptReason::kTimeout;
         r.status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
         char grace[32];
-        std::snprintf(grace, sizeof(grace), "%g", pool_->options().interrupt_grace.count());
+        std::snprintf(grace, sizeof(grace), "%g", pool_->interrupt_grace().count());
         r.error = PythonError{
             timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled",
             std::string(timeout ? "the script ran past its timeout" : "the script was cancelled") +

@@ -153,6 +153,9 @@ class WorkerPool {
   // Cuts a Shutdown() in progress short: its grace period ends now (a
   // second SIGTERM). Any thread.
   void HurryShutdown();
+  // Changes limits while running (SIGHUP); later submissions and interrupts
+  // use the new values.
+  void SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace);
 
   int size() const;
   PoolStats Stats() const;
