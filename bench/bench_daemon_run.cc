@@ -54,6 +54,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -639,6 +640,15 @@ struct Options {
   int async_n = 20000;
   std::vector<int> conns = {1, 4, 16, 64};
   bool python_client = true;
+  // "latency" or "throughput": one phase only, e.g. to profile it with perf.
+  std::string only;
+  // --knobs: daemon configurations (workers, idle_spin_us) to compare with
+  // each other instead of the main comparison with the pool.
+  struct Knob {
+    int workers;
+    int idle_spin_us;
+  };
+  std::vector<Knob> knobs;
   std::string daemon = INTERPD_DAEMON_BINARY;
   std::string python = INTERPD_BENCH_PYTHON;
 };
@@ -647,10 +657,13 @@ void Usage() {
   std::printf(
       "usage: bench_daemon_run [--quick] [--workers N] [--idle-spin-us N] [--rounds N]\n"
       "                        [--seconds S] [--depth D] [--conns 1,4,16,64] [--no-python-client]\n"
+      "                        [--only latency|throughput] [--knobs W:S,W:S,...]\n"
       "                        [--daemon PATH] [--python PATH]\n"
       "Runs `interpd run` of the script \"1\" end to end and multiprocessing.Pool.apply of\n"
       "the same work, in turns, and prints latency, throughput and their ratios; the last\n"
-      "line is JSON. Default run: under 2 minutes; --quick: a few seconds.\n");
+      "line is JSON. Default run: under 2 minutes; --quick: a few seconds.\n"
+      "--knobs 2:50,2:0,1:0 instead starts one daemon per WORKERS:IDLE_SPIN_US pair and\n"
+      "compares them in turns (latency, 16 connections closed-loop, 4 x depth pipelined).\n");
 }
 
 Options Parse(int argc, char** argv) {
@@ -677,6 +690,16 @@ Options Parse(int argc, char** argv) {
       o.conns.clear();
       std::stringstream s(next());
       for (std::string x; std::getline(s, x, ',');) o.conns.push_back(std::stoi(x));
+    } else if (a == "--only") {
+      o.only = next();
+      if (o.only != "latency" && o.only != "throughput") Die("--only takes latency or throughput");
+    } else if (a == "--knobs") {
+      std::stringstream in(next());
+      for (std::string x; std::getline(in, x, ',');) {
+        const size_t colon = x.find(':');
+        if (colon == std::string::npos) Die("--knobs takes WORKERS:IDLE_SPIN_US pairs, e.g. 2:50,2:0");
+        o.knobs.push_back({std::stoi(x.substr(0, colon)), std::stoi(x.substr(colon + 1))});
+      }
     } else if (a == "--no-python-client") {
       o.python_client = false;
     } else if (a == "--daemon") {
@@ -710,11 +733,89 @@ std::vector<int64_t> Samples(const json& j) { return j.at("ns").get<std::vector<
 
 void Append(std::vector<int64_t>* to, const std::vector<int64_t>& from) { to->insert(to->end(), from.begin(), from.end()); }
 
+// --knobs: one daemon per configuration, all started up front and measured
+// in turns (the order rotates every round), so that the machine's noise
+// falls on every configuration alike. Idle daemons cost nothing: their
+// workers park after idle_spin_us.
+int RunKnobs(const Options& opt) {
+  const std::string load_start = LoadAverage();
+  const auto wall_start = Clock::now();
+  const RequestLine req("\"1\"");
+  std::vector<std::unique_ptr<DaemonProcess>> daemons;
+  for (const auto& k : opt.knobs) {
+    daemons.push_back(std::make_unique<DaemonProcess>(opt.daemon, k.workers, k.idle_spin_us));
+    (void)DaemonLatency(daemons.back()->socket_path(), req, 0, 200);
+  }
+  const size_t n = daemons.size();
+  std::printf("bench_daemon_run --knobs: %zu daemon configurations in turns; load average at start: %s; %d "
+              "round(s)\n\n",
+              n, load_start.c_str(), opt.rounds);
+  std::fflush(stdout);
+  struct Acc {
+    std::vector<int64_t> lat;
+    std::vector<LoadResult> closed, piped;
+  };
+  std::vector<Acc> acc(n);
+  for (int r = 0; r < opt.rounds; ++r) {
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = (k + static_cast<size_t>(r)) % n;
+      Append(&acc[i].lat, DaemonLatency(daemons[i]->socket_path(), req, opt.latency_n, 100));
+      acc[i].closed.push_back(
+          DaemonLoad(daemons[i]->socket_path(), req, 16, 1, opt.warmup_s, opt.window_s, daemons[i]->pid()));
+      acc[i].piped.push_back(DaemonLoad(daemons[i]->socket_path(), req, 4, opt.depth, opt.warmup_s, opt.window_s,
+                                        daemons[i]->pid()));
+    }
+  }
+  auto cpu_per_run = [](const std::vector<LoadResult>& v) {
+    std::vector<double> us;
+    for (const auto& lr : v) {
+      int64_t total = 0;
+      for (const auto& [name, t] : lr.daemon_cpu) total += t.ns;
+      us.push_back(static_cast<double>(total) / 1e3 / std::max<double>(1, static_cast<double>(lr.completed)));
+    }
+    return Median(us);
+  };
+  auto rps = [](const std::vector<LoadResult>& v) {
+    std::vector<double> x;
+    for (const auto& lr : v) x.push_back(lr.runs_per_s);
+    return Median(x);
+  };
+  std::printf("workers idle_spin_us | latency us: p50     p99    p999 | runs/s: 16 conns closed  4 x %d pipelined | "
+              "daemon CPU us/run: closed  pipelined\n",
+              opt.depth);
+  json rows = json::array();
+  for (size_t i = 0; i < n; ++i) {
+    const Percentiles p = Summarize(acc[i].lat);
+    const double c = rps(acc[i].closed), pl = rps(acc[i].piped);
+    const double cc = cpu_per_run(acc[i].closed), pc = cpu_per_run(acc[i].piped);
+    std::printf("%7d %12d | %15.1f %7.1f %7.1f | %23.0f %18.0f | %24.1f %10.1f\n", opt.knobs[i].workers,
+                opt.knobs[i].idle_spin_us, p.p50, p.p99, p.p999, c, pl, cc, pc);
+    rows.push_back({{"workers", opt.knobs[i].workers},
+                    {"idle_spin_us", opt.knobs[i].idle_spin_us},
+                    {"latency", ToJson(p)},
+                    {"closed_16_runs_per_s", std::round(c)},
+                    {"pipelined_4_runs_per_s", std::round(pl)},
+                    {"daemon_cpu_us_per_run_closed", cc},
+                    {"daemon_cpu_us_per_run_pipelined", pc}});
+  }
+  const std::string load_end = LoadAverage();
+  const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
+  std::printf("load average at end: %s; wall time %.0f s\n", load_end.c_str(), wall);
+  json out = {{"bench", "daemon_run_knobs"}, {"rounds", opt.rounds},         {"depth", opt.depth},
+              {"knobs", rows},               {"loadavg_start", load_start}, {"loadavg_end", load_end},
+              {"wall_s", std::round(wall)}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const Options opt = Parse(argc, argv);
+  if (!opt.knobs.empty()) return RunKnobs(opt);
+  const bool do_latency = opt.only != "throughput";
+  const bool do_throughput = opt.only != "latency";
   const std::string load_start = LoadAverage();
   const auto wall_start = Clock::now();
 
@@ -733,148 +834,9 @@ int main(int argc, char** argv) {
                                : " (idle_spin_us: daemon default)",
               opt.workers, info.at("start_method").get<std::string>().c_str(),
               info.at("python").get<std::string>().c_str());
-  std::printf("load average at start: %s; %d round(s)%s\n\n", load_start.c_str(), opt.rounds,
-              opt.quick ? " (--quick)" : "");
+  std::printf("daemon pid %d; load average at start: %s; %d round(s)%s\n\n", static_cast<int>(daemon.pid()),
+              load_start.c_str(), opt.rounds, opt.quick ? " (--quick)" : "");
   std::fflush(stdout);
-
-  // ---- Latency, interleaved ----
-  std::vector<int64_t> lat_daemon, lat_pool, lat_pyclient;
-  for (int r = 0; r < opt.rounds; ++r) {
-    const bool daemon_first = r % 2 == 0;
-    if (daemon_first) Append(&lat_daemon, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100));
-    Append(&lat_pool, Samples(helper.Command("apply " + std::to_string(opt.pool_latency_n))));
-    if (opt.python_client) {
-      Append(&lat_pyclient, Samples(helper.Command("client " + std::to_string(opt.client_latency_n) + " " +
-                                                   daemon.socket_path())));
-    }
-    if (!daemon_first) Append(&lat_daemon, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100));
-  }
-  const Percentiles pd = Summarize(lat_daemon), pp = Summarize(lat_pool), pc = Summarize(lat_pyclient);
-
-  std::printf("Latency of one run, one client, sequential (us)   p50      p99     p999    mean        n\n");
-  auto row = [](const char* name, const Percentiles& p) {
-    std::printf("  %-46s %7.1f  %7.1f  %7.1f  %6.1f  %7zu\n", name, p.p50, p.p99, p.p999, p.mean, p.n);
-  };
-  row("interpd run, C++ client", pd);
-  if (opt.python_client) row("interpd run, Python client (socket + json)", pc);
-  row("multiprocessing.Pool.apply", pp);
-  const double ratio_p50 = pp.p50 / pd.p50, ratio_p99 = pp.p99 / pd.p99, ratio_p999 = pp.p999 / pd.p999;
-  std::printf("  %-46s %6.1fx  %6.1fx  %6.1fx\n", "Pool.apply / interpd (C++ client)", ratio_p50, ratio_p99,
-              ratio_p999);
-  if (opt.python_client) {
-    std::printf("  %-46s %6.1fx  %6.1fx  %6.1fx\n", "Pool.apply / interpd (Python client)", pp.p50 / pc.p50,
-                pp.p99 / pc.p99, pp.p999 / pc.p999);
-  }
-  std::printf("\n");
-  std::fflush(stdout);
-
-  // ---- Throughput, interleaved with the pool ----
-  struct Config {
-    int conns;
-    int depth;
-  };
-  std::vector<Config> configs;
-  for (int c : opt.conns) configs.push_back({c, 1});
-  if (opt.depth > 1) {
-    for (int c : opt.conns) configs.push_back({c, opt.depth});
-  }
-  std::vector<std::vector<LoadResult>> load(configs.size());
-  std::vector<double> async_rps;
-  for (int r = 0; r < opt.rounds; ++r) {
-    if (r % 2 == 1) {
-      json a = helper.Command("apply_async " + std::to_string(opt.async_n));
-      async_rps.push_back(a.at("n").get<double>() / a.at("seconds").get<double>());
-    }
-    for (size_t k = 0; k < configs.size(); ++k) {
-      // Reverse the order on odd rounds so no configuration always runs
-      // right after the same neighbour.
-      const size_t i = r % 2 ? configs.size() - 1 - k : k;
-      load[i].push_back(DaemonLoad(daemon.socket_path(), req, configs[i].conns, configs[i].depth, opt.warmup_s,
-                                   opt.window_s, daemon.pid()));
-    }
-    if (r % 2 == 0) {
-      json a = helper.Command("apply_async " + std::to_string(opt.async_n));
-      async_rps.push_back(a.at("n").get<double>() / a.at("seconds").get<double>());
-    }
-  }
-  const double pool_async = Median(async_rps);
-  const double pool_seq = 1e6 / pp.mean;
-
-  std::printf(
-      "Throughput (runs/s, median of %d)         runs/s   p50 us   p99 us | daemon CPU us/run: io  workers  total "
-      "| cores: daemon client\n",
-      opt.rounds);
-  json j_load = json::array();
-  double best_rps = 0;
-  for (size_t i = 0; i < configs.size(); ++i) {
-    std::vector<double> rps;
-    std::vector<int64_t> lat;
-    double io_us = 0, w_us = 0, tot_us = 0, io_sleeps = 0, w_sleeps = 0, daemon_cores = 0, client_cores = 0;
-    std::vector<double> io_v, w_v, tot_v, ios_v, ws_v, dc_v, cc_v;
-    uint64_t errors = 0;
-    for (const LoadResult& lr : load[i]) {
-      rps.push_back(lr.runs_per_s);
-      Append(&lat, lr.latency_ns);
-      errors += lr.errors;
-      const double n = std::max<double>(1, static_cast<double>(lr.completed));
-      auto g = [&](const char* name) {
-        auto it = lr.daemon_cpu.find(name);
-        return it == lr.daemon_cpu.end() ? ThreadCpu{} : it->second;
-      };
-      int64_t total = 0;
-      for (const auto& [k, v] : lr.daemon_cpu) total += v.ns;
-      io_v.push_back(static_cast<double>(g("io").ns) / 1e3 / n);
-      w_v.push_back(static_cast<double>(g("workers").ns) / 1e3 / n);
-      tot_v.push_back(static_cast<double>(total) / 1e3 / n);
-      ios_v.push_back(static_cast<double>(g("io").sleeps) / n);
-      ws_v.push_back(static_cast<double>(g("workers").sleeps) / n);
-      dc_v.push_back(static_cast<double>(total) / 1e9 / lr.window_s);
-      cc_v.push_back(lr.client_cpu_s / lr.window_s);
-    }
-    io_us = Median(io_v);
-    w_us = Median(w_v);
-    tot_us = Median(tot_v);
-    io_sleeps = Median(ios_v);
-    w_sleeps = Median(ws_v);
-    daemon_cores = Median(dc_v);
-    client_cores = Median(cc_v);
-    const double med = Median(rps);
-    best_rps = std::max(best_rps, med);
-    const Percentiles pl = Summarize(lat);
-    char name[64];
-    std::snprintf(name, sizeof(name), "%s, %d conn%s", configs[i].depth == 1 ? "closed-loop" : "pipelined",
-                  configs[i].conns, configs[i].conns == 1 ? "" : "s");
-    if (configs[i].depth > 1) {
-      std::snprintf(name + std::strlen(name), sizeof(name) - std::strlen(name), " x %d", configs[i].depth);
-    }
-    std::printf("  %-36s %8.0f  %7.1f  %7.1f | %22.1f  %7.1f  %5.1f | %12.2f  %6.2f%s\n", name, med, pl.p50, pl.p99,
-                io_us, w_us, tot_us, daemon_cores, client_cores, errors ? "  (errors!)" : "");
-    j_load.push_back({{"conns", configs[i].conns},
-                      {"in_flight_per_conn", configs[i].depth},
-                      {"mode", configs[i].depth == 1 ? "closed-loop" : "pipelined"},
-                      {"runs_per_s", std::round(med)},
-                      {"runs_per_s_rounds", rps},
-                      {"latency", ToJson(pl)},
-                      {"daemon_cpu_us_per_run", {{"io", io_us}, {"workers", w_us}, {"total", tot_us}}},
-                      {"daemon_sleeps_per_run", {{"io", io_sleeps}, {"workers", w_sleeps}}},
-                      {"daemon_cores", daemon_cores},
-                      {"client_cores", client_cores},
-                      {"errors", errors}});
-  }
-  std::printf("  %-36s %8.0f   (burst of %d, all submitted before the first wait)\n", "Pool.apply_async",
-              pool_async, opt.async_n);
-  std::printf("  %-36s %8.0f   (1 / mean Pool.apply latency)\n", "Pool.apply, sequential", pool_seq);
-  std::printf("  best interpd / Pool.apply_async: %.1fx\n\n", best_rps / pool_async);
-
-  // ---- Goals (issue 4) ----
-  const bool g_p50 = pd.p50 <= 30, g_x50 = ratio_p50 >= 5, g_x99 = ratio_p99 >= 5, g_rps = best_rps >= 30000;
-  std::printf("Goals (issue 4): p50 <= 30 us: %s (%.1f) | >= 5x Pool at p50: %s (%.1fx) | at p99: %s (%.1fx) | "
-              ">= 30,000 runs/s: %s (%.0f)\n",
-              g_p50 ? "MET" : "MISSED", pd.p50, g_x50 ? "MET" : "MISSED", ratio_p50, g_x99 ? "MET" : "MISSED",
-              ratio_p99, g_rps ? "MET" : "MISSED", best_rps);
-  const std::string load_end = LoadAverage();
-  const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
-  std::printf("load average at end: %s; wall time %.0f s\n", load_end.c_str(), wall);
 
   json out = {
       {"bench", "daemon_run"},
@@ -885,23 +847,163 @@ int main(int argc, char** argv) {
       {"rounds", opt.rounds},
       {"quick", opt.quick},
       {"loadavg_start", load_start},
-      {"loadavg_end", load_end},
-      {"latency",
-       {{"interpd_cpp_client", ToJson(pd)}, {"pool_apply", ToJson(pp)}}},
-      {"latency_ratio_pool_over_interpd", {{"p50", ratio_p50}, {"p99", ratio_p99}, {"p999", ratio_p999}}},
-      {"throughput", j_load},
-      {"pool_apply_async_runs_per_s", std::round(pool_async)},
-      {"pool_apply_sequential_runs_per_s", std::round(pool_seq)},
-      {"best_interpd_runs_per_s", std::round(best_rps)},
-      {"throughput_ratio_best_over_pool_async", best_rps / pool_async},
-      {"goals",
-       {{"p50_le_30us", g_p50}, {"p50_5x_pool", g_x50}, {"p99_5x_pool", g_x99}, {"runs_per_s_ge_30000", g_rps}}},
-      {"wall_s", std::round(wall)},
   };
-  if (opt.python_client) {
-    out["latency"]["interpd_python_client"] = ToJson(pc);
-    out["latency_ratio_pool_over_interpd_python_client"] = {{"p50", pp.p50 / pc.p50}, {"p99", pp.p99 / pc.p99}};
+
+  // ---- Latency, interleaved ----
+  Percentiles pd, pp, pc;
+  if (do_latency) {
+    std::vector<int64_t> lat_daemon, lat_pool, lat_pyclient;
+    for (int r = 0; r < opt.rounds; ++r) {
+      const bool daemon_first = r % 2 == 0;
+      if (daemon_first) Append(&lat_daemon, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100));
+      Append(&lat_pool, Samples(helper.Command("apply " + std::to_string(opt.pool_latency_n))));
+      if (opt.python_client) {
+        Append(&lat_pyclient, Samples(helper.Command("client " + std::to_string(opt.client_latency_n) + " " +
+                                                     daemon.socket_path())));
+      }
+      if (!daemon_first) Append(&lat_daemon, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100));
+    }
+    pd = Summarize(lat_daemon);
+    pp = Summarize(lat_pool);
+    pc = Summarize(lat_pyclient);
+
+    std::printf("Latency of one run, one client, sequential (us)   p50      p99     p999    mean        n\n");
+    auto row = [](const char* name, const Percentiles& p) {
+      std::printf("  %-46s %7.1f  %7.1f  %7.1f  %6.1f  %7zu\n", name, p.p50, p.p99, p.p999, p.mean, p.n);
+    };
+    row("interpd run, C++ client", pd);
+    if (opt.python_client) row("interpd run, Python client (socket + json)", pc);
+    row("multiprocessing.Pool.apply", pp);
+    std::printf("  %-46s %6.1fx  %6.1fx  %6.1fx\n", "Pool.apply / interpd (C++ client)", pp.p50 / pd.p50,
+                pp.p99 / pd.p99, pp.p999 / pd.p999);
+    if (opt.python_client) {
+      std::printf("  %-46s %6.1fx  %6.1fx  %6.1fx\n", "Pool.apply / interpd (Python client)", pp.p50 / pc.p50,
+                  pp.p99 / pc.p99, pp.p999 / pc.p999);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+    out["latency"] = {{"interpd_cpp_client", ToJson(pd)}, {"pool_apply", ToJson(pp)}};
+    out["latency_ratio_pool_over_interpd"] = {
+        {"p50", pp.p50 / pd.p50}, {"p99", pp.p99 / pd.p99}, {"p999", pp.p999 / pd.p999}};
+    if (opt.python_client) {
+      out["latency"]["interpd_python_client"] = ToJson(pc);
+      out["latency_ratio_pool_over_interpd_python_client"] = {{"p50", pp.p50 / pc.p50}, {"p99", pp.p99 / pc.p99}};
+    }
   }
+
+  // ---- Throughput, interleaved with the pool ----
+  double best_rps = 0, pool_async = 0;
+  if (do_throughput) {
+    struct Config {
+      int conns;
+      int depth;
+    };
+    std::vector<Config> configs;
+    for (int c : opt.conns) configs.push_back({c, 1});
+    if (opt.depth > 1) {
+      for (int c : opt.conns) configs.push_back({c, opt.depth});
+    }
+    std::vector<std::vector<LoadResult>> load(configs.size());
+    std::vector<double> async_rps;
+    auto pool_round = [&] {
+      json a = helper.Command("apply_async " + std::to_string(opt.async_n));
+      async_rps.push_back(a.at("n").get<double>() / a.at("seconds").get<double>());
+    };
+    for (int r = 0; r < opt.rounds; ++r) {
+      if (r % 2 == 1) pool_round();
+      for (size_t k = 0; k < configs.size(); ++k) {
+        // Reverse the order on odd rounds so no configuration always runs
+        // right after the same neighbour.
+        const size_t i = r % 2 ? configs.size() - 1 - k : k;
+        load[i].push_back(DaemonLoad(daemon.socket_path(), req, configs[i].conns, configs[i].depth, opt.warmup_s,
+                                     opt.window_s, daemon.pid()));
+      }
+      if (r % 2 == 0) pool_round();
+    }
+    pool_async = Median(async_rps);
+
+    std::printf(
+        "Throughput (median of %d)              runs/s   p50 us   p99 us | daemon CPU us/run: io  workers  total "
+        "| cores: daemon client\n",
+        opt.rounds);
+    json j_load = json::array();
+    for (size_t i = 0; i < configs.size(); ++i) {
+      std::vector<double> rps, io_v, w_v, tot_v, ios_v, ws_v, dc_v, cc_v;
+      std::vector<int64_t> lat;
+      uint64_t errors = 0;
+      for (const LoadResult& lr : load[i]) {
+        rps.push_back(lr.runs_per_s);
+        Append(&lat, lr.latency_ns);
+        errors += lr.errors;
+        const double n = std::max<double>(1, static_cast<double>(lr.completed));
+        auto g = [&](const char* name) {
+          auto it = lr.daemon_cpu.find(name);
+          return it == lr.daemon_cpu.end() ? ThreadCpu{} : it->second;
+        };
+        int64_t total = 0;
+        for (const auto& [k, v] : lr.daemon_cpu) total += v.ns;
+        io_v.push_back(static_cast<double>(g("io").ns) / 1e3 / n);
+        w_v.push_back(static_cast<double>(g("workers").ns) / 1e3 / n);
+        tot_v.push_back(static_cast<double>(total) / 1e3 / n);
+        ios_v.push_back(static_cast<double>(g("io").sleeps) / n);
+        ws_v.push_back(static_cast<double>(g("workers").sleeps) / n);
+        dc_v.push_back(static_cast<double>(total) / 1e9 / lr.window_s);
+        cc_v.push_back(lr.client_cpu_s / lr.window_s);
+      }
+      const double med = Median(rps);
+      best_rps = std::max(best_rps, med);
+      const Percentiles pl = Summarize(lat);
+      char name[64];
+      std::snprintf(name, sizeof(name), "%s, %d conn%s", configs[i].depth == 1 ? "closed-loop" : "pipelined",
+                    configs[i].conns, configs[i].conns == 1 ? "" : "s");
+      if (configs[i].depth > 1) {
+        std::snprintf(name + std::strlen(name), sizeof(name) - std::strlen(name), " x %d", configs[i].depth);
+      }
+      std::printf("  %-36s %8.0f  %7.1f  %7.1f | %22.1f  %7.1f  %5.1f | %12.2f  %6.2f%s\n", name, med, pl.p50,
+                  pl.p99, Median(io_v), Median(w_v), Median(tot_v), Median(dc_v), Median(cc_v),
+                  errors ? "  (errors!)" : "");
+      j_load.push_back({{"conns", configs[i].conns},
+                        {"in_flight_per_conn", configs[i].depth},
+                        {"mode", configs[i].depth == 1 ? "closed-loop" : "pipelined"},
+                        {"runs_per_s", std::round(med)},
+                        {"runs_per_s_rounds", rps},
+                        {"latency", ToJson(pl)},
+                        {"daemon_cpu_us_per_run",
+                         {{"io", Median(io_v)}, {"workers", Median(w_v)}, {"total", Median(tot_v)}}},
+                        {"daemon_sleeps_per_run", {{"io", Median(ios_v)}, {"workers", Median(ws_v)}}},
+                        {"daemon_cores", Median(dc_v)},
+                        {"client_cores", Median(cc_v)},
+                        {"errors", errors}});
+    }
+    std::printf("  %-36s %8.0f   (burst of %d, all submitted before the first wait)\n", "Pool.apply_async",
+                pool_async, opt.async_n);
+    if (do_latency) {
+      std::printf("  %-36s %8.0f   (1 / mean Pool.apply latency)\n", "Pool.apply, sequential", 1e6 / pp.mean);
+    }
+    std::printf("  best interpd / Pool.apply_async: %.1fx\n\n", best_rps / pool_async);
+    out["throughput"] = j_load;
+    out["pool_apply_async_runs_per_s"] = std::round(pool_async);
+    if (do_latency) out["pool_apply_sequential_runs_per_s"] = std::round(1e6 / pp.mean);
+    out["best_interpd_runs_per_s"] = std::round(best_rps);
+    out["throughput_ratio_best_over_pool_async"] = best_rps / pool_async;
+  }
+
+  // ---- Goals (issue 4) ----
+  if (do_latency && do_throughput) {
+    const double x50 = pp.p50 / pd.p50, x99 = pp.p99 / pd.p99;
+    const bool g_p50 = pd.p50 <= 30, g_x50 = x50 >= 5, g_x99 = x99 >= 5, g_rps = best_rps >= 30000;
+    std::printf("Goals (issue 4): p50 <= 30 us: %s (%.1f) | >= 5x Pool at p50: %s (%.1fx) | at p99: %s (%.1fx) | "
+                ">= 30,000 runs/s: %s (%.0f)\n",
+                g_p50 ? "MET" : "MISSED", pd.p50, g_x50 ? "MET" : "MISSED", x50, g_x99 ? "MET" : "MISSED", x99,
+                g_rps ? "MET" : "MISSED", best_rps);
+    out["goals"] = {
+        {"p50_le_30us", g_p50}, {"p50_5x_pool", g_x50}, {"p99_5x_pool", g_x99}, {"runs_per_s_ge_30000", g_rps}};
+  }
+  const std::string load_end = LoadAverage();
+  const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
+  std::printf("load average at end: %s; wall time %.0f s\n", load_end.c_str(), wall);
+  out["loadavg_end"] = load_end;
+  out["wall_s"] = std::round(wall);
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }
