@@ -421,9 +421,21 @@ class Helper {
 
 // ---- Latency: one connection, one request at a time ---------------------------------
 
+// How the latency client waits for its answer.
+//   kPoll: poll(POLLIN), then recv. The default: the wait is woken only by
+//     incoming data.
+//   kRecv: a plain blocking recv. On Linux a reader blocked in recv on an
+//     AF_UNIX stream socket is also woken when the *daemon* reads the request
+//     (the kernel signals "write space" on the client's socket, and a blocked
+//     recv does not filter wake-ups by event). The client wakes for nothing,
+//     and when it shares a CPU with the daemon's I/O thread it preempts it.
+//     Kept as a second figure: it is what a naive client (and Python's
+//     blocking socket) gets.
+enum class Wait { kPoll, kRecv };
+
 class BlockingClient {
  public:
-  explicit BlockingClient(const std::string& path) : fd_(Connect(path)) {}
+  BlockingClient(const std::string& path, Wait wait) : fd_(Connect(path)), wait_(wait) {}
   ~BlockingClient() { close(fd_); }
 
   // Sends `line` and reads one reply line into *reply (no '\n').
@@ -438,6 +450,10 @@ class BlockingClient {
         consumed_ = nl + 1;
         return;
       }
+      if (wait_ == Wait::kPoll) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) Die("poll failed");
+      }
       char chunk[4096];
       ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
       if (n < 0 && errno == EINTR) continue;
@@ -448,12 +464,14 @@ class BlockingClient {
 
  private:
   int fd_;
+  Wait wait_;
   std::string buf_;
   size_t consumed_ = 0;
 };
 
-std::vector<int64_t> DaemonLatency(const std::string& socket, const RequestLine& req, int n, int warmup) {
-  BlockingClient c(socket);
+std::vector<int64_t> DaemonLatency(const std::string& socket, const RequestLine& req, int n, int warmup,
+                                   Wait wait = Wait::kPoll) {
+  BlockingClient c(socket, wait);
   std::string line;
   std::string_view reply;
   std::vector<int64_t> ns;
@@ -852,10 +870,11 @@ int main(int argc, char** argv) {
   // ---- Latency, interleaved ----
   Percentiles pd, pp, pc;
   if (do_latency) {
-    std::vector<int64_t> lat_daemon, lat_pool, lat_pyclient;
+    std::vector<int64_t> lat_daemon, lat_recv, lat_pool, lat_pyclient;
     for (int r = 0; r < opt.rounds; ++r) {
       const bool daemon_first = r % 2 == 0;
       if (daemon_first) Append(&lat_daemon, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100));
+      Append(&lat_recv, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100, Wait::kRecv));
       Append(&lat_pool, Samples(helper.Command("apply " + std::to_string(opt.pool_latency_n))));
       if (opt.python_client) {
         Append(&lat_pyclient, Samples(helper.Command("client " + std::to_string(opt.client_latency_n) + " " +
@@ -864,6 +883,7 @@ int main(int argc, char** argv) {
       if (!daemon_first) Append(&lat_daemon, DaemonLatency(daemon.socket_path(), req, opt.latency_n, 100));
     }
     pd = Summarize(lat_daemon);
+    const Percentiles pr = Summarize(lat_recv);
     pp = Summarize(lat_pool);
     pc = Summarize(lat_pyclient);
 
@@ -871,7 +891,8 @@ int main(int argc, char** argv) {
     auto row = [](const char* name, const Percentiles& p) {
       std::printf("  %-46s %7.1f  %7.1f  %7.1f  %6.1f  %7zu\n", name, p.p50, p.p99, p.p999, p.mean, p.n);
     };
-    row("interpd run, C++ client", pd);
+    row("interpd run, C++ client (poll + recv)", pd);
+    row("interpd run, C++ client (blocking recv)", pr);
     if (opt.python_client) row("interpd run, Python client (socket + json)", pc);
     row("multiprocessing.Pool.apply", pp);
     std::printf("  %-46s %6.1fx  %6.1fx  %6.1fx\n", "Pool.apply / interpd (C++ client)", pp.p50 / pd.p50,
@@ -882,7 +903,8 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
     std::fflush(stdout);
-    out["latency"] = {{"interpd_cpp_client", ToJson(pd)}, {"pool_apply", ToJson(pp)}};
+    out["latency"] = {
+        {"interpd_cpp_client", ToJson(pd)}, {"interpd_cpp_client_blocking_recv", ToJson(pr)}, {"pool_apply", ToJson(pp)}};
     out["latency_ratio_pool_over_interpd"] = {
         {"p50", pp.p50 / pd.p50}, {"p99", pp.p99 / pd.p99}, {"p999", pp.p999 / pd.p999}};
     if (opt.python_client) {
