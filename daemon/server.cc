@@ -70,7 +70,7 @@ void Server::DoAccept() {
       Refuse(std::move(socket), protocol::ToInt(protocol::ErrorCode::kOverloaded),
              "overloaded: the daemon's connection limit is reached; retry later");
     } else {
-      auto session = std::make_shared<Session>(*this, std::move(socket), peer, next_session_id_++);
+      auto session = std::make_shared<UnixSession>(*this, std::move(socket), peer, next_session_id_++);
       sessions_.emplace(session.get(), session);
       spdlog::debug("connection {} from {}", session->id(), peer.Describe());
       session->Start();

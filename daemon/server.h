@@ -34,6 +34,7 @@
 #include "interpd/runtime.h"
 #include "peer_access.h"
 #include "session.h"
+#include "unix_session.h"
 
 namespace interpd::daemon {
 
@@ -96,7 +97,7 @@ class Server {
 
  private:
   void DoAccept();
-  void Refuse(Session::Socket socket, int code, const std::string& message);
+  void Refuse(UnixSession::Socket socket, int code, const std::string& message);
 
   boost::asio::io_context& io_;
   Runtime& runtime_;

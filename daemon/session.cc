@@ -1,131 +1,10 @@
 #include "session.h"
 
-#include <poll.h>
-
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/write.hpp>
-
-#include "interpd/protocol/line_handler.h"
-#include "interpd/protocol/response.h"
 #include "server.h"
 
 namespace interpd::daemon {
 
-namespace asio = boost::asio;
-
-Session::Session(Server& server, Socket socket, PeerCredentials peer, uint64_t id)
-    : server_(server),
-      socket_(std::move(socket)),
-      peer_(std::move(peer)),
-      id_(id),
-      framer_(server.limits()->protocol.max_frame_bytes) {}
-
 Session::~Session() = default;
-
-void Session::Start() {
-  reading_ = true;
-  DoRead();
-}
-
-void Session::DoRead() {
-  if (closed_ || close_when_flushed_) {
-    reading_ = false;
-    return;
-  }
-  if (queued_bytes_ > kHighWater) {
-    // Invariant 2: resume from DoWrite once the client catches up.
-    read_paused_ = true;
-    reading_ = false;
-    return;
-  }
-  reading_ = true;
-  socket_.async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](boost::system::error_code ec,
-                                                                              size_t n) {
-    self->reading_ = false;
-    if (self->closed_) return;
-    if (ec) {
-      // EOF is either a half-close (shutdown(SHUT_WR): the client still
-      // reads, so finish its runs and send the answers) or a full close,
-      // which cancels its runs (invariant 3). POLLHUP tells them apart.
-      if (ec == asio::error::eof && !self->PeerHungUp()) {
-        self->CloseWhenFlushed();
-      } else {
-        self->Close();
-      }
-      return;
-    }
-    self->framer_.Feed(std::string_view(self->read_buf_.data(), n),
-                       [&](const protocol::LineFramer::Frame& f) { self->OnFrame(f); });
-    self->DoRead();
-  });
-}
-
-bool Session::PeerHungUp() {
-  pollfd p{socket_.native_handle(), POLLOUT, 0};
-  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
-}
-
-void Session::OnFrame(const protocol::LineFramer::Frame& frame) {
-  if (closed_) return;
-  const auto limits = server_.limits();
-  if (frame.oversized) {
-    server_.Log(spdlog::level::warn, "connection " + std::to_string(id_) + ": frame over " +
-                                         std::to_string(limits->protocol.max_frame_bytes) + " bytes skipped");
-    Enqueue(protocol::OversizedFrameLine(limits->protocol));
-    return;
-  }
-  // The sink may be called later from a completion on the I/O thread, or
-  // from another thread: Send() handles both.
-  auto self = shared_from_this();
-  protocol::HandleLine(frame.line, limits->protocol, server_.methods(), self,
-                       [self](std::string line) { self->Send(std::move(line)); });
-}
-
-void Session::Send(std::string line) {
-  auto self = shared_from_this();
-  asio::dispatch(socket_.get_executor(), [self, line = std::move(line)]() mutable { self->Enqueue(std::move(line)); });
-}
-
-void Session::Enqueue(std::string line) {
-  if (closed_) return;
-  queued_bytes_ += line.size();
-  outbox_.push_back(std::move(line));
-  if (!write_in_flight_) DoWrite();
-}
-
-void Session::DoWrite() {
-  if (closed_) return;
-  if (outbox_.empty()) {
-    if (close_when_flushed_ && runs_.empty()) Close();
-    return;
-  }
-  write_in_flight_ = true;
-  writing_.clear();
-  std::vector<asio::const_buffer> buffers;
-  size_t bytes = 0;
-  // Gather what is queued into one write (invariant 1), up to a bound so one
-  // write does not hold gigabytes of buffer descriptors.
-  while (!outbox_.empty() && buffers.size() < 256) {
-    writing_.push_back(std::move(outbox_.front()));
-    outbox_.pop_front();
-    bytes += writing_.back().size();
-  }
-  buffers.reserve(writing_.size());
-  for (const auto& s : writing_) buffers.emplace_back(asio::buffer(s));
-  asio::async_write(socket_, buffers, [self = shared_from_this(), bytes](boost::system::error_code ec, size_t) {
-    self->write_in_flight_ = false;
-    self->queued_bytes_ -= bytes;
-    if (ec) {
-      self->Close();
-      return;
-    }
-    if (self->read_paused_ && self->queued_bytes_ < kLowWater) {
-      self->read_paused_ = false;
-      if (!self->reading_) self->DoRead();
-    }
-    self->DoWrite();
-  });
-}
 
 bool Session::TrackRun(const protocol::RequestId& id, const TaskHandle& task) {
   const std::string key = id.present() ? id.json() : "#" + std::to_string(task.id());
@@ -136,7 +15,7 @@ void Session::UntrackRun(const protocol::RequestId& id, TaskId task) {
   const std::string key = id.present() ? id.json() : "#" + std::to_string(task);
   auto it = runs_.find(key);
   if (it != runs_.end() && it->second.id() == task) runs_.erase(it);
-  if (close_when_flushed_ && runs_.empty() && !write_in_flight_ && outbox_.empty()) Close();
+  OnRunUntracked();
 }
 
 TaskHandle Session::FindRun(const protocol::RequestId& id) const {
@@ -144,23 +23,10 @@ TaskHandle Session::FindRun(const protocol::RequestId& id) const {
   return it == runs_.end() ? TaskHandle() : it->second;
 }
 
-void Session::CloseWhenFlushed() {
-  if (closed_) return;
-  close_when_flushed_ = true;
-  if (!write_in_flight_ && outbox_.empty() && runs_.empty()) Close();
-}
-
-void Session::Close() {
-  if (closed_) return;
+void Session::CancelRuns() {
   closed_ = true;
-  // Invariant 3: a client that went away cancels its work.
   for (auto& [key, task] : runs_) server_.pool().Cancel(task);
   runs_.clear();
-  outbox_.clear();
-  boost::system::error_code ignored;
-  socket_.shutdown(Socket::shutdown_both, ignored);
-  socket_.close(ignored);
-  server_.SessionClosed(this);
 }
 
 }  // namespace interpd::daemon
