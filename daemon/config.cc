@@ -1,10 +1,13 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <utility>
 
@@ -161,6 +164,35 @@ std::string ResolveSocketPath(std::string_view configured, const SocketPathEnvir
   }
   if (env.is_root || !env.runtime_directory.empty()) return "/run/interpd/interpd.sock";
   return "./run/interpd.sock";
+}
+
+std::optional<HttpListenAddress> ParseHttpListen(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port < 1 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  HttpListenAddress out;
+  out.port = static_cast<std::uint16_t>(port);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    out.address = std::string(host.substr(1, host.size() - 2));
+    out.ipv6 = true;
+    in6_addr a6;
+    if (inet_pton(AF_INET6, out.address.c_str(), &a6) != 1) return std::nullopt;
+    const in6_addr loopback6 = IN6ADDR_LOOPBACK_INIT;
+    out.loopback = std::memcmp(&a6, &loopback6, sizeof a6) == 0 || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+  } else {
+    out.address = std::string(host);
+    in_addr a4;
+    if (inet_pton(AF_INET, out.address.c_str(), &a4) != 1) return std::nullopt;
+    out.loopback = (ntohl(a4.s_addr) >> 24) == 127;
+  }
+  return out;
 }
 
 std::uint32_t ResolveWorkerCount(std::uint32_t configured) {

@@ -77,7 +77,14 @@ struct ServerConfig {
   Duration shutdown_grace = std::chrono::seconds(30);
   // "" = no HTTP listener; otherwise "ADDRESS:PORT" ("127.0.0.1:8080",
   // "[::1]:8080") with a numeric address, so start-up never waits on DNS.
+  // HTTP clients have no peer credentials: allow_users / allow_groups do
+  // not apply to them, whoever can connect can run code.
   std::string http_listen;
+  // A non-loopback http_listen address is refused unless this is true.
+  bool http_allow_remote = false;
+  // An HTTP connection with no request in flight that sends no complete
+  // request for this long is closed.
+  Duration http_idle_timeout = std::chrono::seconds(60);
 
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
@@ -218,6 +225,19 @@ struct SocketPathEnvironment {
 // The same rule clients use to find the daemon (PROTOCOL.md), so it is
 // deliberately simple and independent of anything but the environment.
 std::string ResolveSocketPath(std::string_view configured, const SocketPathEnvironment& env);
+
+// A valid [server] http_listen value, taken apart.
+struct HttpListenAddress {
+  std::string address;  // numeric, without brackets: "127.0.0.1", "::1"
+  std::uint16_t port = 0;
+  bool ipv6 = false;
+  // 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104: reachable from this host only.
+  bool loopback = false;
+};
+
+// "ADDRESS:PORT" with a numeric IPv4 address or a bracketed IPv6 address and
+// a port from 1 to 65535; nullopt for anything else (including "").
+std::optional<HttpListenAddress> ParseHttpListen(std::string_view text);
 
 // Worker count: `configured` if non-zero, else the CPUs this process may run
 // on (sched_getaffinity, so taskset / CPUAffinity= are honoured), at least 1.

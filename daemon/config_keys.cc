@@ -1,7 +1,6 @@
 #include "daemon/config_keys.h"
 
 #include <sys/un.h>
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
@@ -282,31 +281,11 @@ Reason CheckSocketPath(std::string_view path) {
   return std::nullopt;
 }
 
-bool ParsePort(std::string_view text) {
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  return ec == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535 &&
-         text.front() != '+';
-}
-
 Reason CheckHttpListen(std::string_view text) {
   if (text.empty()) return std::nullopt;  // off
-  const std::string usage =
-      "must be \"\" (off) or \"ADDRESS:PORT\" with a numeric IPv4 address or a bracketed IPv6 "
-      "address and a port from 1 to 65535, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"";
-  const std::size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 == text.size()) return usage;
-  std::string_view host = text.substr(0, colon);
-  if (!ParsePort(text.substr(colon + 1))) return usage;
-  unsigned char buf[16];
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    const std::string v6(host.substr(1, host.size() - 2));
-    if (inet_pton(AF_INET6, v6.c_str(), buf) == 1) return std::nullopt;
-  } else {
-    const std::string v4(host);
-    if (inet_pton(AF_INET, v4.c_str(), buf) == 1) return std::nullopt;
-  }
-  return usage;
+  if (ParseHttpListen(text)) return std::nullopt;
+  return "must be \"\" (off) or \"ADDRESS:PORT\" with a numeric IPv4 address or a bracketed IPv6 "
+         "address and a port from 1 to 65535, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"";
 }
 
 // User and group entries: a numeric id, or a name as useradd(8) and
@@ -392,6 +371,10 @@ std::vector<ConfigKey> BuildTable() {
                             [](auto& c) -> auto& { return c.server.shutdown_grace; }, 0, 3600));
   keys.push_back(StringKey("server", "http_listen", kRestart,
                            [](auto& c) -> auto& { return c.server.http_listen; }, CheckHttpListen));
+  keys.push_back(BoolKey("server", "http_allow_remote", kRestart,
+                         [](auto& c) -> auto& { return c.server.http_allow_remote; }));
+  keys.push_back(SecondsKey("server", "http_idle_timeout", kReload,
+                            [](auto& c) -> auto& { return c.server.http_idle_timeout; }, 1, 86400));
   // [workers]
   keys.push_back(UIntKey("workers", "count", kRestart, [](auto& c) -> auto& { return c.workers.count; }, 0,
                          1024, "0 = number of CPUs"));

@@ -267,6 +267,18 @@ void ConfigLoader::CheckAcrossKeys() {
                        "must not exceed [tasks] max_timeout = " + ConfigKeys::FormatSeconds(tasks.max_timeout) +
                            " (0 = none for either)"});
   }
+  const ServerConfig& server = config_.server;
+  if (auto http = ParseHttpListen(server.http_listen); http && !http->loopback && !server.http_allow_remote) {
+    // HTTP clients are not identified (no SO_PEERCRED): an address other
+    // hosts can reach lets anyone there run code as the daemon.
+    const Origin origin =
+        origins_.contains("server.http_listen") ? origins_["server.http_listen"] : Origin{"defaults", 0};
+    errors_.push_back({origin.source, origin.line, "server.http_listen",
+                       "[server] http_listen = " + ConfigKeys::Quote(server.http_listen),
+                       "is not a loopback address, and HTTP clients are not authenticated: anyone who can "
+                       "reach it could run code as the daemon; bind 127.0.0.1 or [::1], or set [server] "
+                       "http_allow_remote = true to accept that"});
+  }
 }
 
 LoadResult ConfigLoader::Finish(const std::vector<ConfigOverride>& overrides) {

@@ -46,6 +46,8 @@ const std::vector<std::pair<std::string, std::string>> kDefaults = {
     {"server.max_batch", "10000"},
     {"server.shutdown_grace", "30"},
     {"server.http_listen", R"("")"},
+    {"server.http_allow_remote", "false"},
+    {"server.http_idle_timeout", "60"},
     {"workers.count", "0"},
     {"workers.queue_limit", "10000"},
     {"workers.idle_spin_us", "50"},
@@ -79,6 +81,8 @@ const std::vector<std::pair<std::string, bool>> kReloadable = {
     {"server.max_batch", true},
     {"server.shutdown_grace", true},
     {"server.http_listen", false},
+    {"server.http_allow_remote", false},
+    {"server.http_idle_timeout", true},
     {"workers.count", false},
     {"workers.queue_limit", true},
     {"workers.idle_spin_us", false},
@@ -117,6 +121,8 @@ TEST_CASE("A default-constructed Config holds the documented defaults", "[config
   CHECK(c.server.max_batch == 10000);
   CHECK(c.server.shutdown_grace == 30s);
   CHECK(c.server.http_listen.empty());
+  CHECK_FALSE(c.server.http_allow_remote);
+  CHECK(c.server.http_idle_timeout == 60s);
   CHECK(c.workers.count == 0);
   CHECK(c.workers.queue_limit == 10000);
   CHECK(c.workers.idle_spin_us == 50);
@@ -199,6 +205,8 @@ TEST_CASE("A file can set every key", "[config]") {
   CHECK(c.server.max_batch == 500);
   CHECK(c.server.shutdown_grace == 12500ms);
   CHECK(c.server.http_listen == "127.0.0.1:8080");
+  CHECK(c.server.http_allow_remote);
+  CHECK(c.server.http_idle_timeout == 2500ms);
   CHECK(c.workers.count == 6);
   CHECK(c.workers.queue_limit == 2000);
   CHECK(c.workers.idle_spin_us == 0);
@@ -314,6 +322,16 @@ TEST_CASE("Each kind of bad input is rejected with the key, the value and the re
        "must be \"\" (off) or \"ADDRESS:PORT\""},
       {"an unbracketed IPv6 address", "[server]\nhttp_listen = \"::1:8080\"\n", "server.http_listen", 2,
        "must be \"\" (off) or \"ADDRESS:PORT\""},
+      {"an HTTP port with a sign", "[server]\nhttp_listen = \"127.0.0.1:+80\"\n", "server.http_listen", 2,
+       "must be \"\" (off) or \"ADDRESS:PORT\""},
+      {"an HTTP address on every interface without http_allow_remote",
+       "[server]\nhttp_allow_remote = false\nhttp_listen = \"0.0.0.0:8080\"\n", "server.http_listen", 3,
+       "bad.toml:3: [server] http_listen = \"0.0.0.0:8080\": is not a loopback address, and HTTP clients are not "
+       "authenticated"},
+      {"a routable IPv6 HTTP address without http_allow_remote", "[server]\nhttp_listen = \"[2001:db8::1]:80\"\n",
+       "server.http_listen", 2, "set [server] http_allow_remote = true to accept that"},
+      {"an HTTP idle timeout of zero", "[server]\nhttp_idle_timeout = 0\n", "server.http_idle_timeout", 2,
+       "[server] http_idle_timeout = 0: must be between 1 and 86400 seconds"},
       {"a socket path too long for sun_path", long_socket_toml.c_str(), "server.socket", 2,
        "bytes long; a Unix socket path holds at most 107"},
       {"a socket path naming a directory", "[server]\nsocket = \"/run/interpd/\"\n", "server.socket", 2,
@@ -412,6 +430,40 @@ TEST_CASE("A cross-key error blames the key that was set last", "[config]") {
                                                      {{"tasks.default_timeout", "31", "--set"}});
   REQUIRE(only_max.errors.size() == 1);
   CHECK(only_max.errors[0].source == "command line (--set)");
+}
+
+TEST_CASE("http_listen takes loopback addresses as they are and others only with http_allow_remote",
+          "[config]") {
+  for (const char* address : {"127.0.0.1:8080", "127.200.0.9:1", "[::1]:65535", "[::ffff:127.0.0.1]:8080"}) {
+    INFO(address);
+    const auto parsed = ParseHttpListen(address);
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->loopback);
+    CHECK(ConfigLoader::LoadText("[server]\nhttp_listen = \"" + std::string(address) + "\"\n", "t.toml").ok());
+  }
+  for (const char* address : {"0.0.0.0:8080", "192.0.2.7:80", "[::]:8080", "[2001:db8::1]:443", "128.0.0.1:80"}) {
+    INFO(address);
+    const auto parsed = ParseHttpListen(address);
+    REQUIRE(parsed.has_value());
+    CHECK_FALSE(parsed->loopback);
+    const std::string line = "http_listen = \"" + std::string(address) + "\"\n";
+    CHECK_FALSE(ConfigLoader::LoadText("[server]\n" + line, "t.toml").ok());
+    CHECK(ConfigLoader::LoadText("[server]\nhttp_allow_remote = true\n" + line, "t.toml").ok());
+  }
+  const auto v6 = ParseHttpListen("[::1]:8080");
+  REQUIRE(v6.has_value());
+  CHECK(v6->address == "::1");
+  CHECK(v6->port == 8080);
+  CHECK(v6->ipv6);
+  const auto v4 = ParseHttpListen("127.0.0.1:80");
+  REQUIRE(v4.has_value());
+  CHECK(v4->address == "127.0.0.1");
+  CHECK(v4->port == 80);
+  CHECK_FALSE(v4->ipv6);
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", ":80", "[::1]", "::1:80", "127.0.0.1:65536", "localhost:80"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseHttpListen(bad).has_value());
+  }
 }
 
 TEST_CASE("ToToml output parses back to an equal Config", "[config]") {

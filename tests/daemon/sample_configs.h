@@ -27,6 +27,8 @@ max_json_depth = 64
 max_batch = 500
 shutdown_grace = 12.5
 http_listen = "127.0.0.1:8080"
+http_allow_remote = true
+http_idle_timeout = 2.5
 
 [workers]
 count = 6
