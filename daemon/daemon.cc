@@ -51,10 +51,20 @@ std::shared_ptr<const ServerLimits> MakeLimits(const Config& c) {
   l->actor_call_timeout = std::chrono::duration<double>(c.actors.call_timeout);
   l->actor_max_restarts = static_cast<int>(c.actors.max_restarts);
   l->actor_restart_window = std::chrono::duration<double>(c.actors.restart_window);
+  l->http_idle_timeout = std::chrono::duration<double>(c.server.http_idle_timeout);
   return l;
 }
 
 void Notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+// HTTP has no SO_PEERCRED: an allowlist guards the Unix socket only.
+void WarnAllowlistBypassed(const Server& server, const AccessPolicy& policy) {
+  if (server.http_url().empty() || policy.open()) return;
+  spdlog::warn("server.allow_users / allow_groups do not apply to HTTP clients ({}): HTTP has no peer credentials, "
+               "so anyone who can connect to it can run code; keep http_listen on a loopback address and let only "
+               "trusted local processes reach it, or turn it off",
+               server.http_url());
+}
 
 }  // namespace
 
@@ -143,8 +153,16 @@ int Daemon::Impl::Run() {
   s = RegisterCoreMethods(*server);
   if (s.ok()) s = RegisterActorMethods(*server);
   if (s.ok()) s = server->Listen(listen.fd);
+  if (s.ok() && !config.server.http_listen.empty()) {
+    // After the Unix socket, so a second daemon on the same socket fails on
+    // that first; ConfigLoader has validated the address.
+    const auto http = ParseHttpListen(config.server.http_listen);
+    s = http ? server->ListenHttp(*http)
+             : Status::InvalidArgument("server.http_listen: not ADDRESS:PORT: " + config.server.http_listen);
+  }
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
+    RemoveListenSocket(listen);
     return 1;
   }
 
@@ -158,11 +176,13 @@ int Daemon::Impl::Run() {
   signals->async_wait(on_signal);
   ArmWatchdog();
 
-  const std::string where = listen.inherited ? "the socket systemd passed" : listen.path;
-  spdlog::info("interpd {} ready: CPython {}, {} workers{}, listening on {}{}", INTERPD_VERSION,
+  std::string where = listen.inherited ? "the socket systemd passed" : listen.path;
+  if (!policy->open()) where += " (peers restricted by allow_users/allow_groups)";
+  if (!server->http_url().empty()) where += " and " + server->http_url();
+  spdlog::info("interpd {} ready: CPython {}, {} workers{}, listening on {}", INTERPD_VERSION,
                runtime->python_version(), po.workers,
-               po.actor_workers ? " + " + std::to_string(po.actor_workers) + " actor workers" : std::string(), where,
-               policy->open() ? "" : " (peers restricted by allow_users/allow_groups)");
+               po.actor_workers ? " + " + std::to_string(po.actor_workers) + " actor workers" : std::string(), where);
+  WarnAllowlistBypassed(*server, *policy);
   Notify("READY=1\nSTATUS=serving with " + std::to_string(pool->size()) + " workers");
 
   io.run();
@@ -201,6 +221,8 @@ void Daemon::Impl::Drain() {
   draining = true;
   const auto grace = std::chrono::duration<double>(config.server.shutdown_grace);
   spdlog::info("shutting down: no new connections or runs; running work has {:g} s to finish", grace.count());
+  // Both listeners close here (the Unix socket file is removed below);
+  // open connections, HTTP ones included, are served until the pool drains.
   Notify("STOPPING=1\nSTATUS=draining");
   server->StopAccepting();
   RemoveListenSocket(listen);
@@ -245,6 +267,9 @@ void Daemon::Impl::Reload() {
   server->SetLimits(MakeLimits(next));
   pool->SetLimits(next.workers.queue_limit, std::chrono::duration<double>(next.workers.interrupt_grace));
   server->SetPolicy(policy);
+  if (next.server.allow_users != config.server.allow_users || next.server.allow_groups != config.server.allow_groups) {
+    WarnAllowlistBypassed(*server, *policy);
+  }
   int applied = 0;
   for (const auto& c : diff.changes) {
     if (c.reloadable) {

@@ -126,7 +126,9 @@ void Run(const SessionPtr& session, Request req, Responder r) {
   if (worker) task.worker = static_cast<int>(*worker);
   task.output_limit = limits->output_limit;
   const RequestId id = r.id();
-  if (stream.value_or(false) && id.present()) {
+  // Over HTTP (can_stream() false) the output stays in the result, as for a
+  // notification: there is nowhere to send it while the run goes on.
+  if (stream.value_or(false) && id.present() && session->can_stream()) {
     std::weak_ptr<Session> weak = session;
     task.on_output = [weak, id](OutputStream s, std::string_view text) {
       auto live = weak.lock();

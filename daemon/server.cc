@@ -2,6 +2,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include "http_listener.h"
 #include "interpd/protocol/error_code.h"
 #include "interpd/protocol/response.h"
 
@@ -33,11 +34,38 @@ Status Server::Listen(int fd) {
   return Status::OK();
 }
 
+Status Server::ListenHttp(const HttpListenAddress& address) {
+  auto listener = std::make_unique<HttpListener>(*this);
+  if (Status s = listener->Listen(address); !s.ok()) return s;
+  http_ = std::move(listener);
+  return Status::OK();
+}
+
+std::string Server::http_url() const { return http_ ? http_->url() : std::string(); }
+
 void Server::StopAccepting() {
+  if (http_) http_->Stop();
   if (!accepting_) return;
   accepting_ = false;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+}
+
+bool Server::AdmitConnection(const std::string& peer) {
+  ++counters_.connections_total;
+  return HasRoomFor(peer);
+}
+
+bool Server::HasRoomFor(const std::string& peer) {
+  if (sessions_.size() < limits_->max_connections) return true;
+  ++counters_.connections_refused_limit;
+  spdlog::warn("refused connection from {}: {} connections open (server.max_connections)", peer, sessions_.size());
+  return false;
+}
+
+void Server::AddSession(SessionPtr session) {
+  Session* key = session.get();
+  sessions_.emplace(key, std::move(session));
 }
 
 void Server::DoAccept() {
@@ -63,15 +91,12 @@ void Server::DoAccept() {
       spdlog::warn("refused connection from {}: not in server.allow_users / server.allow_groups", peer.Describe());
       Refuse(std::move(socket), protocol::ToInt(protocol::ErrorCode::kPermissionDenied),
              "permission denied: this user is not allowed to use interpd");
-    } else if (sessions_.size() >= limits_->max_connections) {
-      ++counters_.connections_refused_limit;
-      spdlog::warn("refused connection from {}: {} connections open (server.max_connections)", peer.Describe(),
-                   sessions_.size());
+    } else if (!HasRoomFor(peer.Describe())) {
       Refuse(std::move(socket), protocol::ToInt(protocol::ErrorCode::kOverloaded),
              "overloaded: the daemon's connection limit is reached; retry later");
     } else {
-      auto session = std::make_shared<UnixSession>(*this, std::move(socket), peer, next_session_id_++);
-      sessions_.emplace(session.get(), session);
+      auto session = std::make_shared<UnixSession>(*this, std::move(socket), peer, NextSessionId());
+      AddSession(session);
       spdlog::debug("connection {} from {}", session->id(), peer.Describe());
       session->Start();
     }

@@ -1,16 +1,18 @@
-// Server: accepts connections on the listening Unix socket and owns the
-// sessions (the session manager of Asio's HTTP server example, folded in:
-// one set of sessions, one acceptor).
+// Server: accepts connections on the listening Unix socket, and on the HTTP
+// listener when [server] http_listen is set, and owns the sessions of both
+// (the session manager of Asio's HTTP server example, folded in: one set of
+// sessions, whatever their transport).
 //
 // Thread safety: every method runs on the I/O thread (one thread runs the
 // io_context), except where noted. The limits and the access policy are
 // immutable snapshots replaced whole on SIGHUP.
 //
 // Invariants:
-//   1. At most max_connections sessions exist. A connection beyond that, or
-//      from a peer the policy refuses, gets one JSON-RPC error line (-32000 or
-//      -32003) and is closed: never a silent drop.
-//   2. Once StopAccepting() ran, no new session starts.
+//   1. At most max_connections sessions exist, Unix and HTTP together. A
+//      connection beyond that, or a Unix peer the policy refuses, is told so
+//      (a JSON-RPC error line -32000 or -32003; over HTTP a 503 with a -32000
+//      body) and closed: never a silent drop.
+//   2. Once StopAccepting() ran, no new session starts on either listener.
 //   3. The method table is complete before the first session starts and is
 //      read-only afterwards.
 #ifndef INTERPD_DAEMON_SERVER_H_
@@ -28,6 +30,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/config.h"
 #include "interpd/pool.h"
 #include "interpd/protocol/limits.h"
 #include "interpd/protocol/method_table.h"
@@ -49,6 +52,7 @@ struct ServerLimits {
   std::chrono::duration<double> actor_call_timeout{30};  // 0: none
   int actor_max_restarts = 3;
   std::chrono::duration<double> actor_restart_window{60};
+  std::chrono::duration<double> http_idle_timeout{60};
 };
 
 using SessionPtr = std::shared_ptr<Session>;
@@ -61,6 +65,8 @@ struct ServerCounters {
   uint64_t frames_oversized = 0;
 };
 
+class HttpListener;
+
 class Server {
  public:
   Server(boost::asio::io_context& io, Runtime& runtime, WorkerPool& pool,
@@ -71,6 +77,11 @@ class Server {
   MethodTable& mutable_methods() { return methods_; }
   // Starts accepting on a listening socket descriptor (takes ownership).
   Status Listen(int fd);
+  // Starts serving HTTP (POST /rpc) on `address` as well.
+  Status ListenHttp(const HttpListenAddress& address);
+  // "http://127.0.0.1:8080/rpc", or "" when not serving HTTP.
+  std::string http_url() const;
+  // Stops both listeners (invariant 2).
   void StopAccepting();
   // Closes every session: at once (cancelling their runs), or after what
   // they have queued has been written.
@@ -81,6 +92,14 @@ class Server {
   // Reload (SIGHUP): new sessions and new requests see the new values.
   void SetLimits(std::shared_ptr<const ServerLimits> limits) { limits_ = std::move(limits); }
   void SetPolicy(std::shared_ptr<const AccessPolicy> policy) { policy_ = std::move(policy); }
+
+  // ---- For listeners ----
+  // Counts a connection a listener accepted; false (and counted as
+  // refused, and logged) when max_connections sessions are open.
+  bool AdmitConnection(const std::string& peer);
+  uint64_t NextSessionId() { return next_session_id_++; }
+  // Adds a session AdmitConnection() let in. REQUIRES: accepting().
+  void AddSession(SessionPtr session);
 
   // ---- For sessions and methods ----
   const MethodTable& methods() const { return methods_; }
@@ -97,6 +116,7 @@ class Server {
 
  private:
   void DoAccept();
+  bool HasRoomFor(const std::string& peer);
   void Refuse(UnixSession::Socket socket, int code, const std::string& message);
 
   boost::asio::io_context& io_;
@@ -107,6 +127,7 @@ class Server {
   std::shared_ptr<const AccessPolicy> policy_;
   MethodTable methods_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::unique_ptr<HttpListener> http_;
   bool accepting_ = false;
   uint64_t next_session_id_ = 1;
   std::unordered_map<Session*, SessionPtr> sessions_;

@@ -1,7 +1,9 @@
 #include "daemon_fixture.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <dirent.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -251,6 +254,162 @@ Value Client::Call(const std::string& method, const std::string& params_json, in
     }
     if (*vid == Value::Int(id)) return v;
   }
+}
+
+int FreeTcpPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    throw std::runtime_error("no free TCP port");
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::set<int> ListeningTcpPorts(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::set<std::string> inodes;
+  for (const auto& entry : std::filesystem::directory_iterator(proc + "/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<int> ports;
+  for (const char* table : {"/net/tcp", "/net/tcp6"}) {
+    std::ifstream in(proc + table);
+    std::string line;
+    std::getline(in, line);  // column titles
+    while (std::getline(in, line)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      if (state != "0A" || inodes.count(inode) == 0) continue;  // 0A: LISTEN
+      ports.insert(std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16));
+    }
+  }
+  return ports;
+}
+
+std::optional<std::string> HttpResponse::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) { return tolower(a) == tolower(b); })) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+Value HttpResponse::Json() const { return ParseJson(body); }
+
+HttpClient::HttpClient(int port) {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+}
+
+HttpClient::~HttpClient() { Close(); }
+
+void HttpClient::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+bool HttpClient::SendRaw(const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
+                                const std::vector<std::string>& headers) {
+  std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& h : headers) out += h + "\r\n";
+  if (!body.empty() || method == "POST") out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return out + "\r\n" + body;
+}
+
+bool HttpClient::Fill(size_t n, Clock::time_point until) {
+  while (buffer_.size() < n) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, MillisLeft(until)) != 1) return false;
+    char buf[65536];
+    ssize_t got = recv(fd_, buf, sizeof(buf), 0);
+    if (got <= 0) return false;
+    buffer_.append(buf, static_cast<size_t>(got));
+  }
+  return true;
+}
+
+HttpResponse HttpClient::Read(std::chrono::milliseconds timeout, bool head) {
+  const auto until = Clock::now() + timeout;
+  HttpResponse r;
+  size_t end;
+  while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+    if (!Fill(buffer_.size() + 1, until)) return r;
+  }
+  std::istringstream lines(buffer_.substr(0, end + 2));
+  buffer_.erase(0, end + 4);
+  std::string line;
+  std::getline(lines, line);
+  // "HTTP/1.1 200 OK\r"
+  if (line.rfind("HTTP/1.", 0) != 0 || line.size() < 12) return r;
+  const int status = std::stoi(line.substr(9, 3));
+  r.reason = line.substr(13, line.size() - 14);
+  while (std::getline(lines, line) && line != "\r") {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) return r;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.back() == '\r' || value.back() == ' ')) {
+      if (value.front() == ' ') value.erase(0, 1);
+      else value.pop_back();
+    }
+    r.headers.emplace_back(line.substr(0, colon), value);
+  }
+  size_t length = 0;
+  if (auto cl = r.Header("Content-Length")) length = std::stoul(*cl);
+  if (head || status / 100 == 1 || status == 204 || status == 304) length = 0;
+  if (!Fill(length, until)) return r;
+  r.body = buffer_.substr(0, length);
+  buffer_.erase(0, length);
+  r.status = status;
+  return r;
+}
+
+HttpResponse HttpClient::Post(const std::string& body, std::chrono::milliseconds timeout) {
+  if (!SendRaw(Request("POST", "/rpc", body))) return {};
+  for (;;) {
+    HttpResponse r = Read(timeout);
+    if (r.status / 100 != 1) return r;
+  }
+}
+
+bool HttpClient::AtEof(std::chrono::milliseconds timeout) {
+  if (!buffer_.empty()) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
+  char c;
+  return recv(fd_, &c, 1, MSG_PEEK) == 0;
 }
 
 std::string Quote(const std::string& s) {

@@ -8,7 +8,10 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "interpd/value.h"
@@ -92,6 +95,54 @@ class Client {
   void Close();
 
  private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound with port 0,
+// then released), for a daemon's [server] http_listen.
+int FreeTcpPort();
+// The TCP ports process `pid` listens on (its socket descriptors matched
+// against /proc/<pid>/net/tcp and tcp6).
+std::set<int> ListeningTcpPorts(pid_t pid);
+
+struct HttpResponse {
+  int status = 0;  // 0: no response (EOF, timeout or not HTTP)
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first header of that name (any case), or nullopt.
+  std::optional<std::string> Header(std::string_view name) const;
+  // The body parsed as JSON (None Value if it is not).
+  Value Json() const;
+};
+
+// A blocking HTTP/1.1 client for one TCP connection to 127.0.0.1:port.
+// It frames responses by Content-Length (what the daemon always sends), so
+// it reads pipelined responses one by one.
+class HttpClient {
+ public:
+  explicit HttpClient(int port);
+  ~HttpClient();
+  bool connected() const { return fd_ >= 0; }
+
+  bool SendRaw(const std::string& bytes);
+  // "METHOD target HTTP/1.1" with Host, `headers` (each "Name: value") and,
+  // when there is a body or the method is POST, Content-Length.
+  static std::string Request(const std::string& method, const std::string& target, const std::string& body,
+                             const std::vector<std::string>& headers = {"Content-Type: application/json"});
+  // The next response, 1xx included. `head`: the request was HEAD, no body.
+  HttpResponse Read(std::chrono::milliseconds timeout = std::chrono::seconds(30), bool head = false);
+  // POST /rpc with Content-Type: application/json; skips 1xx responses.
+  HttpResponse Post(const std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // True once the daemon closed the connection (and nothing is left unread).
+  bool AtEof(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  void Close();
+
+ private:
+  // Reads until `buffer_` holds at least `n` bytes; false on EOF/timeout.
+  bool Fill(size_t n, std::chrono::steady_clock::time_point until);
   int fd_ = -1;
   std::string buffer_;
 };
