@@ -153,17 +153,24 @@ int Daemon::Impl::Run() {
   s = RegisterCoreMethods(*server);
   if (s.ok()) s = RegisterActorMethods(*server);
   if (s.ok()) s = server->Listen(listen.fd);
-  if (s.ok() && !config.server.http_listen.empty()) {
+  if (!s.ok()) {
+    spdlog::critical("{}", s.message());
+    RemoveListenSocket(listen);
+    return 1;
+  }
+  if (!config.server.http_listen.empty()) {
     // After the Unix socket, so a second daemon on the same socket fails on
     // that first; ConfigLoader has validated the address.
     const auto http = ParseHttpListen(config.server.http_listen);
     s = http ? server->ListenHttp(*http)
              : Status::InvalidArgument("server.http_listen: not ADDRESS:PORT: " + config.server.http_listen);
-  }
-  if (!s.ok()) {
-    spdlog::critical("{}", s.message());
-    RemoveListenSocket(listen);
-    return 1;
+    if (!s.ok()) {
+      spdlog::critical("{}", s.message());
+      RemoveListenSocket(listen);
+      // 2 (bad configuration: systemd does not restart in a loop) when
+      // retrying cannot help; a port in use may free up.
+      return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+    }
   }
 
   signals = std::make_unique<asio::signal_set>(io, SIGTERM, SIGINT, SIGHUP);

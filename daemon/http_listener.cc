@@ -30,17 +30,23 @@ Status HttpListener::Listen(const HttpListenAddress& address) {
   if (ec) return Status::InvalidArgument("server.http_listen: " + address.address + ": " + ec.message());
   const tcp::endpoint endpoint(ip, address.port);
   const std::string where = Describe(endpoint);
-  if (acceptor_.open(endpoint.protocol(), ec); ec) {
-    return Status::Internal("cannot listen for HTTP on " + where + ": " + ec.message());
-  }
-  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec && ip.is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    return Status::Internal("cannot listen for HTTP on " + where + ": " + ec.message());
+    const std::string why = "cannot listen for HTTP on " + where + ": " + ec.message();
+    // Retrying cannot help these: the unit forbids IP sockets
+    // (RestrictAddressFamilies=), the address is not this host's, or the
+    // port needs privileges the daemon lacks.
+    if (ec == asio::error::address_family_not_supported || ec == asio::error::access_denied ||
+        ec == boost::system::errc::address_not_available) {
+      return Status::InvalidArgument(why);
+    }
+    return Status::Internal(why);
   }
   url_ = "http://" + where + "/rpc";
   accepting_ = true;

@@ -35,7 +35,9 @@ class HttpListener {
   HttpListener& operator=(const HttpListener&) = delete;
 
   // Binds and listens (SO_REUSEADDR, so a restart does not wait out
-  // TIME_WAIT), then accepts.
+  // TIME_WAIT), then accepts. InvalidArgument when retrying cannot help
+  // (address family forbidden, address not on this host, port needs
+  // privileges), Internal for the rest (e.g. the port is in use).
   Status Listen(const HttpListenAddress& address);
   void Stop();
   // "http://127.0.0.1:8080/rpc", for the log.

@@ -498,3 +498,14 @@ TEST_CASE("an HTTP port already in use stops the daemon at start with exit 1", "
   struct stat st;
   CHECK(stat(second.socket_path().c_str(), &st) != 0);  // its Unix socket was removed again
 }
+
+TEST_CASE("an http_listen address that is not this host's stops the daemon at start with exit 2",
+          "[daemon][http][config]") {
+  // 192.0.2.0/24 is reserved for documentation: bind() fails, nothing is sent.
+  Daemon d({.config_toml = "[server]\nhttp_allow_remote = true\nhttp_listen = \"192.0.2.1:" +
+                           std::to_string(FreeTcpPort()) + "\"\n"});
+  auto rc = d.WaitExit();
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 2);
+  CHECK(d.Log().find("cannot listen for HTTP on 192.0.2.1:") != std::string::npos);
+}
