@@ -74,9 +74,11 @@ void UnixSession::OnFrame(const protocol::LineFramer::Frame& frame) {
   }
   // The sink may be called later from a completion on the I/O thread, or
   // from another thread: Send() handles both.
-  auto self = SharedThis();
-  protocol::HandleLine(frame.line, limits->protocol, server().methods(), SessionPtr(self),
-                       [self](std::string line) { self->Send(std::move(line)); });
+  // `context` keeps the session alive for the sink; `session` calls Send()
+  // without a virtual dispatch (UnixSession is final).
+  const SessionPtr context = shared_from_this();
+  protocol::HandleLine(frame.line, limits->protocol, server().methods(), context,
+                       [context, session = this](std::string line) { session->Send(std::move(line)); });
 }
 
 void UnixSession::Send(std::string line) {
