@@ -170,7 +170,9 @@ void HttpSession::OnHeader(boost::system::error_code ec) {
   reading_ = false;
   if (closed() || lingering_) return;
   if (ec) return OnReadError(ec);
-  if (close_when_flushed_) return;  // draining: a request that arrives now is not taken
+  // Draining, or the last response owed already said Connection: close: a
+  // request that arrives now is not taken (invariant 4).
+  if (close_when_flushed_ || reads_done_) return;
   const auto& request = parser_->get();
   refusal_ = Screen(request);
   const bool expects_continue =
@@ -198,7 +200,7 @@ void HttpSession::OnBody(boost::system::error_code ec) {
   reading_ = false;
   if (closed() || lingering_) return;
   if (ec) return OnReadError(ec);
-  if (close_when_flushed_) return;
+  if (close_when_flushed_ || reads_done_) return;  // as in OnHeader
   Parser::value_type request = parser_->release();
   const bool keep_alive = request.keep_alive();
   if (!keep_alive) reads_done_ = true;  // invariant 4
@@ -215,7 +217,7 @@ void HttpSession::OnBody(boost::system::error_code ec) {
 }
 
 void HttpSession::OnReadError(boost::system::error_code ec) {
-  if (ec == asio::error::operation_aborted) return;
+  if (ec == asio::error::operation_aborted || reads_done_) return;
   if (!IsHttpError(ec) || ec == http::error::end_of_stream || ec == http::error::partial_message) {
     // The client closed (between requests or in the middle of one) or the
     // connection broke: invariant 5.
