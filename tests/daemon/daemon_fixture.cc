@@ -404,6 +404,12 @@ HttpResponse HttpClient::Post(const std::string& body, std::chrono::milliseconds
   }
 }
 
+bool HttpClient::WaitReadable(std::chrono::milliseconds timeout) {
+  if (!buffer_.empty()) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
 bool HttpClient::AtEof(std::chrono::milliseconds timeout) {
   if (!buffer_.empty()) return false;
   pollfd p{fd_, POLLIN, 0};

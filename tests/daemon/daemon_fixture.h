@@ -138,6 +138,9 @@ class HttpClient {
   HttpResponse Post(const std::string& body, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // True once the daemon closed the connection (and nothing is left unread).
   bool AtEof(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // True once something can be read (a response has started to arrive, or
+  // EOF), without reading it.
+  bool WaitReadable(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void Close();
 
  private:

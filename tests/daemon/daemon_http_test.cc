@@ -479,6 +479,17 @@ TEST_CASE("a non-loopback http_listen stops the daemon at start unless http_allo
   CHECK(refused.Log().find("is not a loopback address") != std::string::npos);
 }
 
+TEST_CASE("with http_allow_remote a wildcard http_listen is served and warned about", "[daemon][http][config]") {
+  const int port = FreeTcpPort();
+  Daemon d({.config_toml = "[server]\nhttp_allow_remote = true\nhttp_listen = \"0.0.0.0:" + std::to_string(port) +
+                           "\"\n"});
+  REQUIRE(d.WaitNotify("READY=1"));
+  CHECK(ListeningTcpPorts(d.pid()) == std::set<int>{port});
+  CHECK(d.Log().find("http://0.0.0.0:" + std::to_string(port) + "/rpc") != std::string::npos);
+  HttpClient c(port);  // 127.0.0.1 is one of the addresses 0.0.0.0 covers
+  CHECK(Result(c.Post(R"({"jsonrpc":"2.0","id":1,"method":"ping"})").Json()) == Value::Str("pong"));
+}
+
 TEST_CASE("an allowlist with http_listen is served but logs that HTTP clients bypass it", "[daemon][http][access]") {
   HttpDaemon d("allow_users = [\"" + std::to_string(getuid()) + "\"]\n");
   REQUIRE(d.daemon.WaitNotify("READY=1"));
@@ -508,4 +519,72 @@ TEST_CASE("an http_listen address that is not this host's stops the daemon at st
   REQUIRE(rc.has_value());
   CHECK(*rc == 2);
   CHECK(d.Log().find("cannot listen for HTTP on 192.0.2.1:") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM: a request sent while the Connection close answer is still being written is not read",
+          "[daemon][http][signals]") {
+  HttpDaemon d("max_frame_bytes = \"1KiB\"\n");
+  REQUIRE(d.daemon.WaitNotify("READY=1"));
+  HttpClient c(d.port);
+  // The answer (32 MiB) is more than the socket buffers hold: while the
+  // client does not read, the daemon's write of it stays in flight.
+  REQUIRE(c.SendRaw(HttpClient::Request(
+      "POST", "/rpc", RunRequest(1, "import time\ntime.sleep(0.5)\n'x' * (32 << 20)"))));
+  std::this_thread::sleep_for(150ms);
+  d.daemon.Signal(SIGTERM);
+  REQUIRE(d.daemon.WaitNotify("STOPPING=1"));
+  // Wait until the answer starts to arrive, then send what would be a 413
+  // if it were read: the answer is the last one (Connection: close), so it
+  // must not be.
+  REQUIRE(c.WaitReadable(10s));
+  REQUIRE(c.SendRaw(HttpClient::Request("POST", "/rpc", std::string(2000, ' '))));
+  std::this_thread::sleep_for(300ms);
+  HttpResponse r = c.Read();
+  CHECK(r.status == 200);
+  CHECK(r.Header("Connection") == "close");
+  CHECK(r.body.size() > (32u << 20));
+  CHECK(c.AtEof());
+  auto rc = d.daemon.WaitExit();
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(d.daemon.Log().find("request body over") == std::string::npos);
+}
+
+TEST_CASE("a Unix-socket client is served promptly while HTTP clients misbehave", "[daemon][http][isolation]") {
+  HttpDaemon d;
+  REQUIRE(d.daemon.WaitNotify("READY=1"));
+  // A header that never ends, a body that never comes, garbage, a client
+  // that connects and says nothing, and one that pipelines requests for big
+  // answers without reading any.
+  HttpClient slow_header(d.port);
+  REQUIRE(slow_header.SendRaw("POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Ty"));
+  HttpClient slow_body(d.port);
+  REQUIRE(slow_body.SendRaw("POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            "Content-Length: 100000\r\n\r\n{\"jsonrpc\""));
+  HttpClient garbage(d.port);
+  REQUIRE(garbage.SendRaw(std::string(3000, '\x01') + "\r\n\r\n"));
+  HttpClient silent(d.port);
+  REQUIRE(silent.connected());
+  HttpClient hog(d.port);
+  std::string pipelined;
+  for (int i = 0; i < 40; ++i) pipelined += HttpClient::Request("POST", "/rpc", RunRequest(i, "'y' * (1 << 20)"));
+  REQUIRE(hog.SendRaw(pipelined));  // small: the socket buffers take what the daemon leaves unread
+  std::this_thread::sleep_for(300ms);
+
+  Client unix_client(d.daemon.socket_path());
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Value v = unix_client.Call("run", R"({"code": "21 * 2"})", i, 5s);
+    CHECK(Get(Result(v), "value") == Value::Int(42));
+    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  }
+  // A well-behaved HTTP client is served alongside them too.
+  HttpClient good(d.port);
+  CHECK(Result(good.Post(R"({"jsonrpc":"2.0","id":1,"method":"ping"})", 5s).Json()) == Value::Str("pong"));
+  // The hog got only what it asked for, in order, once it reads.
+  for (int i = 0; i < 3; ++i) CHECK(Get(hog.Read().Json(), "id") == Value::Int(i));
+  hog.Close();
+  CHECK(garbage.Read().status == 400);
+  Value stats = Result(unix_client.Call("stats", "", 99, 5s));
+  CHECK(GetInt(Get(stats, "connections"), "open") >= 2);
 }
