@@ -72,7 +72,7 @@ using json = nlohmann::json;
 // ---- Parameters ----------------------------------------------------------------
 
 struct Options {
-  int rounds = 5;
+  int rounds = 7;
   bool quick = false;
   std::string python = INTERPD_BENCH_PYTHON;
   std::string helper = INTERPD_BENCH_HELPER;
@@ -80,19 +80,19 @@ struct Options {
   // idle machine (CPython's queue waits in 10 ms sleeps, so it gets fewer).
   int64_t tput_interpd = 1'000'000;
   int64_t tput_cpq = 100'000;
-  int64_t tput_mpq = 50'000;
+  int64_t tput_mpq = 30'000;
   int pp_interpd = 20'000;
   int pp_cpq = 60;  // ~15 ms each as shipped
   int pp_cpq_poll = 5'000;
   int pp_mpq = 3'000;
   int pay_interpd = 300;       // SharedBuffer: any size
   int pay_interpd_bytes_1m = 100;
-  int pay_interpd_bytes_64m = 8;
+  int pay_interpd_bytes_64m = 5;
   int pay_cpq_1m = 30;
-  int pay_cpq_64m = 8;
+  int pay_cpq_64m = 6;
   int pay_poll_1m = 100;
   int pay_mpq_1m = 50;
-  int pay_mpq_64m = 6;
+  int pay_mpq_64m = 4;
   int64_t local_n = 20'000;  // calls per repetition (kLocalReps repetitions)
 };
 
@@ -570,6 +570,12 @@ class Collector {
     for (const auto& [k, v] : r.items()) local_[impl][k].push_back(v.get<double>());
   }
 
+  std::vector<double> All(const std::string& metric, const std::string& impl) const {
+    auto m = figures_.find(metric);
+    if (m == figures_.end()) return {};
+    auto i = m->second.find(impl);
+    return i == m->second.end() ? std::vector<double>{} : i->second;
+  }
   double Med(const std::string& metric, const std::string& impl) const {
     auto m = figures_.find(metric);
     if (m == figures_.end()) return kNaN;
@@ -736,6 +742,10 @@ int Report(const Options& o, const Collector& c, const std::string& python, cons
                 FmtRatio(v[0] / v[2], row.higher_is_better).c_str(),
                 FmtRatio(v[0] / v[3], row.higher_is_better).c_str());
     json j = {{"name", row.label}, {"higher_is_better", row.higher_is_better}};
+    json per_round = json::object();
+    per_round["interpd"] = c.All(row.interpd_metric, "interpd");
+    for (int i = 1; i < 4; ++i) per_round[kImpls[i]] = c.All(row.other_metric, kImpls[i]);
+    j["per_round"] = per_round;
     for (int i = 0; i < 4; ++i) {
       j[kImpls[i]] = std::isnan(v[i]) ? json(nullptr) : json(v[i]);
       if (i > 0) j[std::string("ratio_vs_") + kImpls[i]] = std::isnan(v[i]) ? json(nullptr) : json(v[0] / v[i]);
