@@ -103,6 +103,7 @@ def main(n):
     value = bytes(16) if kind == 'bytes16' else None
     getter(ctl)()
     put = q.put
+    c0 = time.thread_time()
     t0 = pc()
     if value is None:
         for i in range(n):
@@ -110,7 +111,7 @@ def main(n):
     else:
         for i in range(n):
             put(value)
-    res.put((t0, pc()))
+    res.put((t0, pc(), time.thread_time() - c0))
 main(n)
 """
 
@@ -190,13 +191,16 @@ class CpqRunner:
         get = self._getter(q, poll)
         ctl.put(1)
         x = None
+        c0 = time.thread_time()
         for _ in range(n):
             x = get()
         t1 = pc()
-        t0, t0_end = res.get()
+        cpu = time.thread_time() - c0
+        t0, t0_end, producer_cpu = res.get()
         t.join()
         ok = (x == n - 1) if kind == 'int' else (x == bytes(16))
-        return {"t0": t0, "t0_end": t0_end, "t1": t1, "n": n, "ok": ok and not errors}
+        return {"t0": t0, "t0_end": t0_end, "t1": t1, "n": n, "producer_cpu": producer_cpu,
+                "consumer_cpu": cpu, "ok": ok and not errors}
 
     def pingpong(self, poll, n, warmup):
         ping = queues.create(syncobj=True)
@@ -249,6 +253,8 @@ class CpqRunner:
 def _mp_producer(q, go, res, kind, n):
     value = bytes(16) if kind == 'bytes16' else None
     go.wait()
+    # The whole process: put() only queues; a feeder thread pickles and writes.
+    c0 = time.process_time()
     t0 = pc()
     put = q.put
     if value is None:
@@ -257,7 +263,9 @@ def _mp_producer(q, go, res, kind, n):
     else:
         for i in range(n):
             put(value)
-    res.put((t0, pc()))
+    q.close()
+    q.join_thread()  # until the feeder has written everything
+    res.put((t0, pc(), time.process_time() - c0))
 
 
 def _mp_echo(ping, pong):
@@ -293,13 +301,16 @@ class MpqRunner:
         go.set()
         x = None
         get = q.get
+        c0 = time.thread_time()
         for _ in range(n):
             x = get()
         t1 = pc()
-        t0, t0_end = res.get(timeout=120)
+        cpu = time.thread_time() - c0
+        t0, t0_end, producer_cpu = res.get(timeout=120)
         p.join()
         ok = (x == n - 1) if kind == 'int' else (x == bytes(16))
-        return {"t0": t0, "t0_end": t0_end, "t1": t1, "n": n, "ok": ok and p.exitcode == 0}
+        return {"t0": t0, "t0_end": t0_end, "t1": t1, "n": n, "producer_cpu": producer_cpu,
+                "consumer_cpu": cpu, "ok": ok and p.exitcode == 0}
 
     def pingpong(self, n, warmup):
         ping, pong = self.ctx.Queue(), self.ctx.Queue()
