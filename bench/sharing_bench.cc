@@ -72,7 +72,7 @@ using json = nlohmann::json;
 // ---- Parameters ----------------------------------------------------------------
 
 struct Options {
-  int rounds = 7;
+  int rounds = 5;
   bool quick = false;
   std::string python = INTERPD_BENCH_PYTHON;
   std::string helper = INTERPD_BENCH_HELPER;
@@ -87,12 +87,12 @@ struct Options {
   int pp_mpq = 3'000;
   int pay_interpd = 300;       // SharedBuffer: any size
   int pay_interpd_bytes_1m = 100;
-  int pay_interpd_bytes_64m = 5;
+  int pay_interpd_bytes_64m = 4;
   int pay_cpq_1m = 30;
   int pay_cpq_64m = 6;
   int pay_poll_1m = 100;
   int pay_mpq_1m = 50;
-  int pay_mpq_64m = 4;
+  int pay_mpq_64m = 3;
   int64_t local_n = 20'000;  // calls per repetition (kLocalReps repetitions)
 };
 
