@@ -22,7 +22,8 @@ Tests ("test"), all timed with time.perf_counter() inside the two sides
   tput      one direction, `n` values (kind "int": the loop counter; kind
             "bytes16": one 16-byte bytes object sent again and again); the
             producer records t0 before its first put, the consumer t1 after
-            its last get.
+            its last get; both record their CPU time (the mp producer: its
+            whole process, feeder thread included).
   pingpong  `n` round trips (after `warmup`), int values: put on one queue,
             the peer echoes on another; the measuring side records each RTT.
   payload   `n` messages of `size` bytes, receiver-driven: the receiver asks

@@ -20,7 +20,8 @@
 // CLOCK_MONOTONIC and so comparable across threads and processes):
 //   1. throughput, one direction, of int and of one 16-byte bytes object:
 //      N / (consumer's time after the last recv - producer's before the first
-//      send);
+//      send), and each side's thread CPU time per message (on a shared
+//      machine the wall time also counts the time a thread did not run);
 //   2. ping-pong round trip of an int, p50/p99;
 //   3. 1 MiB and 64 MiB payloads, receiver-driven one at a time: one-way
 //      latency (sender's clock before it wraps/sends, receiver's clock when it
@@ -29,8 +30,9 @@
 //      cpq also a memoryview (3.13 shares it read-only). The address of the
 //      first byte is compared on both sides.
 //   4. breakdown: in ONE interpreter (no second thread, nobody to wake), the
-//      per-call cost of send_nowait/recv_nowait, so conversion and queue cost
-//      can be told apart from cross-thread wake-up and cache-line transfer.
+//      per-call cost of send/recv, send_nowait/recv_nowait and is_shareable
+//      (conversion alone), so conversion and queue cost can be told apart
+//      from cross-thread wake-up and cache-line transfer.
 //
 // Prints a table (figures, and ratios interpd / alternative per line), the
 // goals met or missed, and one final line of JSON.
