@@ -80,7 +80,6 @@ struct Parsed {
   // run
   RunOptions run;
   std::optional<std::string> run_code;
-  std::string run_timeout_text;
   // stats, version, actors
   bool json = false;
   bool names_only = false;
@@ -104,8 +103,8 @@ int InterpctlMain(int argc, char** argv) {
   app.require_subcommand(1);
   // CLI11 hands the words after a `--` to the parent when the subcommand
   // has no positional options left (ours take raw operands instead), so
-  // `run -c CODE -- --flag` ends up here; Operands() takes them back and
-  // refuses extras for any other command.
+  // `run -c CODE -- --flag` ends up here; after parsing they are taken
+  // back as operands of run/call/send/spawn, and refused for the others.
   app.allow_extras();
   Parsed p;
   // --socket is accepted before and after the subcommand's name. Each
