@@ -2,6 +2,7 @@
 #include <deque>
 #include <thread>
 
+#include "channel_registry.h"
 #include "interpd/pool.h"
 #include "pool_impl.h"
 
@@ -398,6 +399,7 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     idle_cv_.wait_for(lock, limit, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
   }
 
+  if (options_.release_named_channels_at_shutdown) ChannelRegistry::Global().Clear();
   // Stop the workers: each destroys its interpreter on its own thread.
   std::vector<std::shared_ptr<Worker>> workers;
   for (auto& slot : slots_) {
