@@ -175,7 +175,7 @@ int InterpctlMain(int argc, char** argv) {
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
   call->add_flag("-q,--quiet", p.call.quiet, "do not print the return value");
-  call->footer(actor_note + "\nExample:\n  interpctl call counter add 5 --  (prints the new total)\n");
+  call->footer(actor_note + "\nExample:\n  interpctl call counter add 5    (prints the new total)\n");
 
   CLI::App* send = app.add_subcommand("send", "Send a message to an actor without waiting for its result");
   formatter->SetUsage(send, "interpctl send [OPTIONS] ACTOR METHOD [ARGS as JSON...]");

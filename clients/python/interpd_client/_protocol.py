@@ -79,7 +79,8 @@ def unavailable(socket_path: str, error: OSError) -> DaemonUnavailable:
 def _parse_int(text: str) -> int:
     # Python 3.11+ refuses to convert more than sys.get_int_max_str_digits()
     # (4300 by default) digits at once, but PROTOCOL.md promises integers of
-    # any size, and the daemon writes them. Convert long literals in pieces.
+    # any size. Today's daemon writes at most 4300 digits (a longer result is
+    # a NotRepresentable error); longer literals are still read, in pieces.
     if len(text) <= 4000:
         return int(text)
     negative = text.startswith("-")

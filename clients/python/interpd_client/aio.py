@@ -131,11 +131,14 @@ class AsyncClient:
         call = wire.run_call(code, path, args, stdin, timeout, on_output, worker, isolation, name, memory_limit, lane)
         return await self._execute(call)
 
-    async def call(self, actor: str, method: str, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> Any:
-        """Calls an actor's method and returns its return value."""
+    async def call(
+        self, actor: str, method: str, /, *args: Any, timeout: Optional[float] = None, **kwargs: Any
+    ) -> Any:
+        """Calls an actor's method and returns its return value (see
+        :meth:`Client.call <interpd_client.Client.call>`)."""
         return await self._execute(wire.actor_call("actor.call", actor, method, args, kwargs, timeout))
 
-    async def send(self, actor: str, method: str, *args: Any, **kwargs: Any) -> None:
+    async def send(self, actor: str, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Queues a message for an actor without waiting for the method."""
         await self._execute(wire.actor_call("actor.send", actor, method, args, kwargs))
 
@@ -144,6 +147,7 @@ class AsyncClient:
         name: str,
         code: str,
         cls: str,
+        /,
         *args: Any,
         worker: Optional[int] = None,
         restart: Optional[str] = None,

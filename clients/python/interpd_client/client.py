@@ -147,12 +147,16 @@ class Client:
         call = wire.run_call(code, path, args, stdin, timeout, on_output, worker, isolation, name, memory_limit, lane)
         return self._execute(call)
 
-    def call(self, actor: str, method: str, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> Any:
+    def call(self, actor: str, method: str, /, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> Any:
         """Calls ``method`` of the actor named ``actor`` and returns its
-        return value; an exception in the method raises :class:`ActorError`."""
+        return value; an exception in the method raises :class:`ActorError`,
+        a call past ``timeout`` seconds :class:`RemoteTimeout` (the daemon's
+        ``actors.call_timeout`` applies without one), a missing or failed
+        actor :class:`NotFound`. Every keyword but ``timeout`` goes to the
+        method."""
         return self._execute(wire.actor_call("actor.call", actor, method, args, kwargs, timeout))
 
-    def send(self, actor: str, method: str, *args: Any, **kwargs: Any) -> None:
+    def send(self, actor: str, method: str, /, *args: Any, **kwargs: Any) -> None:
         """Queues a message for an actor without waiting for the method."""
         self._execute(wire.actor_call("actor.send", actor, method, args, kwargs))
 
@@ -161,6 +165,7 @@ class Client:
         name: str,
         code: str,
         cls: str,
+        /,
         *args: Any,
         worker: Optional[int] = None,
         restart: Optional[str] = None,
@@ -168,8 +173,10 @@ class Client:
         **kwargs: Any,
     ) -> Dict[str, Any]:
         """Starts an actor ``name``: an instance of class ``cls`` defined by
-        ``code``, built with ``*args, **kwargs``. Returns
-        ``{"name": ..., "worker": ...}``."""
+        ``code``, built with ``*args, **kwargs`` (every keyword but
+        ``worker``, ``restart`` and ``max_restarts``). Returns
+        ``{"name": ..., "worker": ...}``; a constructor that raises is an
+        :class:`ActorError`, a name in use :class:`InvalidParams`."""
         return self._execute(wire.spawn_call(name, code, cls, args, kwargs, worker, restart, max_restarts))
 
     def stop(self, name: str) -> None:

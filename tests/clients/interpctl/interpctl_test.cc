@@ -245,19 +245,6 @@ TEST_CASE_METHOD(Fixture, "ping, version and stats answer, and --json gives the 
   CHECK(Get(raw, "workers").items().size() == 2);
 }
 
-TEST_CASE_METHOD(Fixture, "actor commands say the daemon does not support actors yet and exit 76") {
-  const std::vector<std::vector<std::string>> commands = {
-      {"actors"}, {"call", "counter", "add", "1"}, {"send", "counter", "add", "1"},
-      {"spawn", "-c", "class C: pass", "c", "C"}, {"stop", "counter"}};
-  for (const auto& command : commands) {
-    INFO(command[0]);
-    auto r = Ctl(command);
-    CHECK(r.exit_code == 76);
-    CHECK_THAT(r.err, Catch::StartsWith("interpctl: this daemon does not support actors yet (actor."));
-    CHECK(r.out.empty());
-  }
-}
-
 TEST_CASE("an unreachable daemon exits 69 and says what to try") {
   TempDir dir;
   InterpctlOptions o;

@@ -8,6 +8,7 @@ source tree, so the tests check exactly what is in clients/python.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from typing import List, Optional
@@ -101,3 +103,84 @@ class DaemonTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls) -> None:
         cls.daemon.stop()
+
+
+# The actor the client tests spawn. nap() sleeps in small steps, so a call
+# that timed out leaves the actor busy for a short, bounded time.
+COUNTER = """\
+import time
+
+
+class Counter:
+    def __init__(self, start=0, *, step=1, name=None):
+        self.n = start
+        self.step = step
+        self.name = name
+
+    def add(self, by=None):
+        self.n += self.step if by is None else by
+        return self.n
+
+    def get(self):
+        return self.n
+
+    def echo(self, *args, **kwargs):
+        return [list(args), kwargs]
+
+    def fail(self, why):
+        raise KeyError(why)
+
+    def nap(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(0.01)
+        return seconds
+
+    def raw(self):
+        return b"bytes"
+
+    def power(self, exponent):
+        return 10 ** exponent
+"""
+
+
+class FakeDaemon:
+    """A daemon from before actors: a Unix socket answering every request
+    with -32601 (method not found), as such a daemon does for actor.*."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="interpd-fake-", dir="/tmp")
+        self.socket_path = os.path.join(self.dir, "f.sock")
+        self.methods: List[str] = []
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(self.socket_path)
+        self._server.listen(4)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed by stop()
+            with conn:
+                buffer = b""
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    buffer += data
+                    while b"\n" in buffer:
+                        line, buffer = buffer.split(b"\n", 1)
+                        request = json.loads(line)
+                        self.methods.append(request["method"])
+                        error = {"code": -32601, "message": f'method not found: "{request["method"]}"'}
+                        reply = {"jsonrpc": "2.0", "id": request.get("id"), "error": error}
+                        conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def stop(self) -> None:
+        self._server.shutdown(socket.SHUT_RDWR)
+        self._server.close()
+        self._thread.join(5)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,7 +8,9 @@ import time
 import unittest
 
 import daemon_helper
-from interpd_client import AsyncClient, DaemonUnavailable, MethodNotFound, Overloaded, ResponseTimeout, ScriptError
+from daemon_helper import COUNTER
+from interpd_client import (ActorError, AsyncClient, DaemonUnavailable, InvalidParams, MethodNotFound, NotFound,
+                            NotRepresentable, Overloaded, RemoteTimeout, ResponseTimeout, ScriptError)
 
 WAIT_FOREVER = "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.01)\n"
 
@@ -90,14 +92,90 @@ class AsyncClientTest(daemon_helper.DaemonTestCase):
             with self.assertRaises(ScriptError) as cm:
                 r.raise_for_status()
             self.assertEqual(cm.exception.type, "ValueError")
-            with self.assertRaises(MethodNotFound) as cm2:
-                await client.call("counter", "add", 1)
-            self.assertIn("does not support actors yet", str(cm2.exception))
+            with self.assertRaises(InvalidParams):
+                await client.run("1", worker=9)
             self.assertEqual(await client.ping(), "pong")
             self.assertEqual((await client.version())["protocol"], 1)
-            self.assertEqual((await client.run("10**5000")).value, 10**5000)
+            self.assertEqual((await client.run("10**4300 - 1")).value, 10**4300 - 1)
+            huge = await client.run("10**5000")
+            self.assertEqual((huge.status, huge.error.type), ("error", "interpd.NotRepresentable"))
+            self.assertIn("4300 digits", huge.error.message)
+            with self.assertRaises(ScriptError) as cm3:
+                huge.raise_for_status()
+            self.assertEqual(cm3.exception.type, "interpd.NotRepresentable")
 
         self.run_async(body)
+
+    def test_an_actor_is_spawned_called_sent_to_listed_and_stopped(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            self.assertEqual(await client.spawn("alife", COUNTER, "Counter", 10, step=2, worker=0),
+                             {"name": "alife", "worker": 0})
+            self.assertEqual(await client.call("alife", "add"), 12)
+            self.assertEqual(await client.call("alife", "add", by=-2), 10)
+            self.assertEqual(await client.call("alife", "echo", "x", k=[None]), [["x"], {"k": [None]}])
+            self.assertIsNone(await client.send("alife", "add", 5))
+            self.assertEqual(await client.call("alife", "get"), 15)
+            (entry,) = [a for a in await client.actors() if a["name"] == "alife"]
+            self.assertEqual(entry, {"name": "alife", "class": "Counter", "worker": 0, "state": "running",
+                                     "messages": 5, "restarts": 0})
+            self.assertIsNone(await client.stop("alife"))
+            self.assertNotIn("alife", [a["name"] for a in await client.actors()])
+            with self.assertRaises(NotFound):
+                await client.call("alife", "get")
+
+        self.run_async(body)
+
+    def test_actor_errors_timeouts_and_missing_actors_raise_as_in_the_threaded_client(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await client.spawn("aerr", COUNTER, "Counter")
+            try:
+                with self.assertRaises(ActorError) as cm:
+                    await client.call("aerr", "fail", "k")
+                self.assertEqual((cm.exception.type, cm.exception.exc_message), ("KeyError", "'k'"))
+                self.assertIn("raise KeyError(why)", cm.exception.traceback)
+                self.assertTrue(cm.exception.traceback.endswith("KeyError: 'k'\n"))
+                with self.assertRaises(RemoteTimeout):
+                    await client.call("aerr", "nap", 1, timeout=0.2)
+                with self.assertRaises(NotRepresentable):
+                    await client.call("aerr", "power", 5000)
+                with self.assertRaises(InvalidParams):
+                    await client.spawn("aerr", COUNTER, "Counter")
+                self.assertEqual(await client.call("aerr", "add", timeout=30), 1)
+            finally:
+                await client.stop("aerr")
+            for call in (client.call("aerr", "add"), client.send("aerr", "add"), client.stop("aerr")):
+                with self.assertRaises(NotFound):
+                    await call
+
+        self.run_async(body)
+
+    def test_concurrent_calls_to_one_actor_see_every_increment_once(self) -> None:
+        async def body(client: AsyncClient) -> None:
+            await client.spawn("agather", COUNTER, "Counter")
+            try:
+                answers = await asyncio.gather(*(client.call("agather", "add") for _ in range(500)))
+                self.assertEqual(sorted(answers), list(range(1, 501)))
+                self.assertEqual(await client.call("agather", "get"), 500)
+            finally:
+                await client.stop("agather")
+
+        self.run_async(body)
+
+    def test_a_daemon_without_actors_is_reported_as_such(self) -> None:
+        fake = daemon_helper.FakeDaemon()
+        self.addCleanup(fake.stop)
+
+        async def main() -> None:
+            async with AsyncClient(fake.socket_path) as client:
+                with self.assertRaises(MethodNotFound) as cm:
+                    await client.call("counter", "add", 1)
+                self.assertEqual(str(cm.exception),
+                                 "this daemon does not support actors yet (actor.call: method not found)")
+                with self.assertRaises(MethodNotFound):
+                    await client.actors()
+
+        asyncio.run(main())
+        self.assertEqual(fake.methods, ["actor.call", "actor.list"])
 
     def test_cancelling_the_awaiting_task_cancels_the_run(self) -> None:
         async def body(client: AsyncClient) -> None:
