@@ -532,6 +532,10 @@ void WorkerPool::CallActor(std::string_view name, std::string method, Value args
 
 bool WorkerPool::HasActor(std::string_view name) const { return impl_->actors().Find(name) != nullptr; }
 
+Status WorkerPool::CheckActorTarget(std::string_view name, std::string_view method) const {
+  return impl_->actors().CheckTarget(name, method);
+}
+
 void WorkerPool::StopActor(std::string_view name, std::function<void(ActorReply)> done) {
   impl_->actors().Stop(name, std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done)));
 }

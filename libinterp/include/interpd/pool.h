@@ -173,6 +173,9 @@ class WorkerPool {
   void CallActor(std::string_view name, std::string method, Value args, Value kwargs,
                  std::function<void(ActorReply)> done);
   bool HasActor(std::string_view name) const;
+  // OK if a message for `method` of `name` would be handled; else why not
+  // (NotFound, Closed, InvalidArgument). Sends check this first.
+  Status CheckActorTarget(std::string_view name, std::string_view method) const;
   // Graceful: after the current message, on_stop() runs; the name is freed.
   void StopActor(std::string_view name, std::function<void(ActorReply)> done);
   std::vector<ActorInfo> ListActors() const;
