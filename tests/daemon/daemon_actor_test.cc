@@ -168,6 +168,7 @@ TEST_CASE("SIGTERM with busy actors: on_stop runs, the call is answered, the dae
   Value r = c.ReadJson();
   CHECK(Result(r) == Value::Float(0.5));
   auto rc = d.WaitExit();
+  INFO("daemon log:\n" << d.Log());
   REQUIRE(rc.has_value());
   CHECK(*rc == 0);
 }
