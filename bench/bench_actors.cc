@@ -11,8 +11,9 @@
 //         worker 1 ("other worker"), on worker 0 itself ("same worker":
 //         the call is served inline, nested in the waiting script), and on
 //         the dedicated actor worker (PoolOptions::actor_workers = 1);
-//       - from a C++ thread through WorkerPool::CallActor (the path the
-//         daemon takes, without socket or JSON), for the breakdown;
+//       - from a C++ thread through WorkerPool::CallActor (the API the
+//         daemon uses, without socket or JSON), for the breakdown; the
+//         answer comes back through the pool's default dispatcher thread;
 //       - from a client over the Unix socket: the real `interpd` binary
 //         (--workers 2) and `actor.call` requests, with a lean C++ client and
 //         with a stdlib Python client; a `run` of "1" on the same daemon is
@@ -29,11 +30,16 @@
 //
 // Method. The machine is shared and noisy, so every measurement is taken in
 // rounds, and within a round the measurements run one after another in an
-// order that rotates every round, so the noise falls on every side alike.
+// order that shifts by one every round and reverses every other round, so
+// the noise falls on every side alike.
 // Latency percentiles are over all samples of all rounds; throughput is the
 // median over rounds. Everything is warmed before it is timed.
 //
 // Output: a human table, then ONE final line of JSON with every figure.
+//
+// Options for diagnosis: --idle-spin-us N sets the workers' idle spin in
+// process and in the daemon; --only NAME,... runs some measurements only
+// (e.g. under perf); --daemon-set KEY=VALUE passes a setting to the daemon.
 
 #include <errno.h>
 #include <fcntl.h>
