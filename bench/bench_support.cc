@@ -1,6 +1,8 @@
 #include "bench_support.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -251,6 +254,42 @@ Memory ReadMemory(pid_t pid) {
   std::ifstream rollup(dir + "/smaps_rollup");
   for (std::string line; std::getline(rollup, line);) field(line, "Pss:", &m.pss_kib);
   return m;
+}
+
+namespace {
+cpu_set_t ToSet(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  return set;
+}
+}  // namespace
+
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+bool PinThisThread(const std::vector<int>& cpus) {
+  const cpu_set_t set = ToSet(cpus);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+bool PinProcess(pid_t pid, const std::vector<int>& cpus) {
+  const cpu_set_t set = ToSet(cpus);
+  bool ok = true;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    const pid_t tid = static_cast<pid_t>(std::strtol(e.path().filename().c_str(), nullptr, 10));
+    ok = sched_setaffinity(tid, sizeof(set), &set) == 0 && ok;
+  }
+  return ok && !ec;
 }
 
 std::string LoadAverage() {

@@ -130,6 +130,14 @@ struct Memory {
 };
 Memory ReadMemory(pid_t pid = 0);
 
+// CPU affinity (Linux). The CPUs this process may run on, in order.
+std::vector<int> AllowedCpus();
+// Restricts the calling thread to `cpus`. False on failure.
+bool PinThisThread(const std::vector<int>& cpus);
+// Restricts every thread of process `pid` (each entry of /proc/<pid>/task)
+// to `cpus`. False if any thread could not be pinned.
+bool PinProcess(pid_t pid, const std::vector<int>& cpus);
+
 // "1.23 0.98 0.80" from /proc/loadavg.
 std::string LoadAverage();
 // UTC date and time, ISO 8601.

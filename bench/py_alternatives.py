@@ -117,7 +117,12 @@ class Helper:
             self.rt_pool = multiprocessing.Pool(int(cmd["workers"]))
         for _ in range(200):
             self.rt_pool.apply(_noop)
-        return {"workers": int(cmd["workers"]), "start_method": multiprocessing.get_start_method()}
+        return {
+            "workers": int(cmd["workers"]),
+            "start_method": multiprocessing.get_start_method(),
+            # The driver pins these (every thread of each) for the one-CPU run.
+            "pids": [os.getpid()] + [p.pid for p in self.rt_pool._pool],
+        }
 
     def op_roundtrip(self, cmd):
         """Latency of pool.apply(_noop), in ns, one call at a time."""
