@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -178,6 +179,37 @@ PythonHelper::~PythonHelper() {
     int status = 0;
     waitpid(pid_, &status, 0);
   }
+}
+
+std::string RunAndCapture(const std::vector<std::string>& args) {
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) Die("pipe2 failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out_pipe[1]);
+  if (rc != 0) Die("cannot start " + args[0] + ": " + std::strerror(rc));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(out_pipe[0], buf, sizeof(buf))) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(out_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) Die(args[0] + " " + args[1] + " failed");
+  return out;
 }
 
 // ---- Statistics -------------------------------------------------------------------

@@ -130,6 +130,10 @@ struct Memory {
 };
 Memory ReadMemory(pid_t pid = 0);
 
+// Runs argv[0] with argv (no shell) and returns its stdout; exits the
+// benchmark if it cannot start or does not exit with status 0.
+std::string RunAndCapture(const std::vector<std::string>& argv);
+
 // CPU affinity (Linux). The CPUs this process may run on, in order.
 std::vector<int> AllowedCpus();
 // Restricts the calling thread to `cpus`. False on failure.

@@ -32,6 +32,27 @@ def _pid_after(delay):
     return os.getpid()
 
 
+def _gc_after(delay):
+    # A full collection, as any long-running worker eventually does: it
+    # writes to the header of every tracked object, inherited ones included.
+    import gc
+    time.sleep(delay)
+    gc.collect()
+    return os.getpid()
+
+
+def _on_every_worker(pool, n, fn):
+    """Runs fn(delay) until n distinct workers have run it; returns their pids."""
+    pids = set()
+    for attempt in range(20):
+        pids.update(pool.map(fn, [0.05 * (attempt + 1)] * n, chunksize=1))
+        if len(pids) >= n:
+            break
+    if len(pids) < n:
+        raise RuntimeError("only %d of %d workers ran a task" % (len(pids), n))
+    return sorted(pids)
+
+
 class Helper:
     def __init__(self):
         self.procs = None      # multiprocessing.Pool for the CPU benchmark
@@ -162,13 +183,14 @@ class Helper:
         method = cmd.get("start_method") or multiprocessing.get_start_method()
         ctx = multiprocessing.get_context(method)
         self.mem_pool = ctx.Pool(n)
-        pids = set()
-        for attempt in range(20):
-            pids.update(self.mem_pool.map(_pid_after, [0.05 * (attempt + 1)] * n, chunksize=1))
-            if len(pids) >= n:
-                break
+        ran = _on_every_worker(self.mem_pool, n, _pid_after)
         children = [p.pid for p in self.mem_pool._pool]  # the worker processes
-        return {"workers": n, "start_method": method, "pids": children, "ran_tasks": sorted(pids)}
+        return {"workers": n, "start_method": method, "pids": children, "ran_tasks": ran}
+
+    def op_mem_pool_gc(self, cmd):
+        """Has every worker of the pool under measurement run gc.collect()."""
+        n = len(self.mem_pool._pool)
+        return {"ran_gc": _on_every_worker(self.mem_pool, n, _gc_after)}
 
     def op_mem_pool_close(self, cmd):
         if self.mem_pool is not None:
