@@ -227,8 +227,19 @@ int main(int argc, char** argv) {
       goal_scaling = goal_scaling && jspeed["interpd"].get<double>() >= 1.9;
       goal_vs_pool = goal_vs_pool && interpd_vs_pool >= 1.0;
     }
+    // interpd's CPU/wall tells whether the machine gave this run `workers`
+    // CPUs at all: if other work held them, no mode could scale and the
+    // speedups describe the machine, not the runtime.
+    double min_cpu_per_wall = 1e9;
+    for (const auto& w : kWorkloads) min_cpu_per_wall = std::min(min_cpu_per_wall, Median(interpd_cpu_per_wall[w]));
+    const bool cpus_available = min_cpu_per_wall >= 0.9 * workers;
     std::printf("\ngoals: interpd >= 1.9x sequential: %s; interpd not behind the process pool: %s\n",
                 goal_scaling ? "met" : "NOT met", goal_vs_pool ? "met" : "NOT met");
+    if (!cpus_available) {
+      std::printf("WARNING: interpd's CPU time / wall time was only %.2f (< %.1f): other work held the CPUs during "
+                  "this run, so the speedups understate scaling; rerun on a quieter machine\n",
+                  min_cpu_per_wall, 0.9 * workers);
+    }
     std::printf("speedup = median over rounds of (sequential wall / mode wall) in the same round\n");
     std::printf("load average before %s, after %s\n", load_before.c_str(), load_after.c_str());
 
@@ -246,6 +257,8 @@ int main(int argc, char** argv) {
     out["json_document_bytes"] = info["json_document_bytes"];
     out["workloads"] = jworkloads;
     out["goal_interpd_speedup_ge_1_9"] = goal_scaling;
+    out["min_interpd_cpu_per_wall"] = min_cpu_per_wall;
+    out["cpus_available"] = cpus_available;
     out["goal_interpd_not_behind_process_pool"] = goal_vs_pool;
     out["loadavg_before"] = load_before;
     out["loadavg_after"] = load_after;

@@ -58,8 +58,9 @@ void Flags::Usage(int code) const {
   std::fprintf(out, "  --python PATH      CPython for the alternatives (default %s)\n", INTERPD_BENCH_PYTHON);
   for (const auto& name : order_) {
     const Spec& s = specs_.at(name);
-    std::string defaults = s.numeric ? (std::to_string(s.normal) + ", quick " + std::to_string(s.quick))
-                                     : (s.normal_text + ", quick " + s.quick_text);
+    char num[64];
+    std::snprintf(num, sizeof(num), "%g, quick %g", s.normal, s.quick);
+    std::string defaults = s.numeric ? std::string(num) : (s.normal_text + ", quick " + s.quick_text);
     std::fprintf(out, "  --%-16s %s (default %s)\n", name.c_str(), s.help.c_str(), defaults.c_str());
   }
   std::exit(code);
