@@ -14,6 +14,10 @@
 // Each round runs every mode of every workload once, modes in a rotating
 // order, so background load hits all modes alike; figures are medians over
 // rounds, and ratios are medians of the per-round ratios.
+// Every unit also reports its own thread CPU time (time.thread_time()):
+// comparing a unit's CPU cost side by side with its cost alone shows
+// contention inside the runtime even when the machine is too busy for the
+// wall-clock speedups to mean much (the report says when that happens).
 #include <time.h>
 
 #include <algorithm>
@@ -43,13 +47,14 @@ struct InterpdRun {
   double wall_s = 0;
   double cpu_s = 0;                 // this process's CPU time during the run
   std::vector<double> unit_ms;      // in-interpreter duration of each unit
+  std::vector<double> unit_cpu_s;   // thread CPU time of each unit
   std::vector<int64_t> results;
 };
 
 // Submits `units` units and waits for all. pin < 0: any worker.
 InterpdRun RunInterpd(WorkerPool& pool, const std::string& workload, long n, int units, int pin) {
   TaskRequest proto;
-  proto.code = "import cpu_workloads\ncpu_workloads." + workload + "(" + std::to_string(n) + ")";
+  proto.code = "import cpu_workloads\ncpu_workloads.timed('" + workload + "', " + std::to_string(n) + ")";
   proto.filename = "<bench " + workload + ">";
   proto.worker = pin;
   InterpdRun run;
@@ -62,13 +67,14 @@ InterpdRun RunInterpd(WorkerPool& pool, const std::string& workload, long n, int
   run.wall_s = Seconds(Clock::now() - t0);
   run.cpu_s = ProcessCpuSeconds() - cpu0;
   for (const auto& r : results) {
-    if (r.status != TaskStatus::kOk || r.value.kind() != ValueKind::kInt) {
+    if (r.status != TaskStatus::kOk || r.value.kind() != ValueKind::kTuple || r.value.items().size() != 2) {
       std::fprintf(stderr, "bench_cpu_scaling: %s failed on interpd: %s %s\n", workload.c_str(),
                    r.error ? r.error->traceback.c_str() : "", r.refusal.ToString().c_str());
       std::exit(1);
     }
     run.unit_ms.push_back(r.duration_ms);
-    run.results.push_back(r.value.as_int());
+    run.results.push_back(r.value.items()[0].as_int());
+    run.unit_cpu_s.push_back(r.value.items()[1].as_float());
   }
   return run;
 }
@@ -139,6 +145,8 @@ int main(int argc, char** argv) {
     // wall[workload][mode] = one wall time per round.
     std::map<std::string, std::map<std::string, std::vector<double>>> wall;
     std::map<std::string, std::vector<double>> interpd_unit_ms, interpd_cpu_per_wall;
+    // unit_cpu[workload][mode]: thread CPU seconds of every unit, all rounds.
+    std::map<std::string, std::map<std::string, std::vector<double>>> unit_cpu;
     std::map<std::string, int64_t> expected;
     for (int r = 0; r < rounds; ++r) {
       std::printf("round %d/%d:", r + 1, rounds);
@@ -147,10 +155,12 @@ int main(int argc, char** argv) {
           const std::string& mode = kModes[(m + static_cast<size_t>(r)) % kModes.size()];
           double t = 0;
           std::vector<int64_t> results;
+          std::vector<double> cpu;
           if (mode == "interpd" || mode == "interpd_1w") {
             InterpdRun run = RunInterpd(*pool, w, size[w], units, mode == "interpd" ? -1 : 0);
             t = run.wall_s;
             results = run.results;
+            cpu = run.unit_cpu_s;
             if (mode == "interpd") {
               interpd_unit_ms[w].insert(interpd_unit_ms[w].end(), run.unit_ms.begin(), run.unit_ms.end());
               interpd_cpu_per_wall[w].push_back(run.cpu_s / run.wall_s);
@@ -160,6 +170,7 @@ int main(int argc, char** argv) {
                 {{"op", "cpu"}, {"mode", mode}, {"workload", w}, {"n", size[w]}, {"units", units}});
             t = j["wall_s"].get<double>();
             results = j["results"].get<std::vector<int64_t>>();
+            cpu = j["unit_cpu_s"].get<std::vector<double>>();
           }
           // Every mode must compute the same thing.
           for (int64_t v : results) {
@@ -171,6 +182,7 @@ int main(int argc, char** argv) {
             }
           }
           wall[w][mode].push_back(t);
+          unit_cpu[w][mode].insert(unit_cpu[w][mode].end(), cpu.begin(), cpu.end());
         }
         std::printf("  %s seq %.2f s / interpd %.2f s / pool %.2f s;", w.c_str(), wall[w]["sequential"].back(),
                     wall[w]["interpd"].back(), wall[w]["process_pool"].back());
@@ -181,15 +193,15 @@ int main(int argc, char** argv) {
     const std::string load_after = LoadAverage();
 
     // ---- Report ----
-    std::printf("\n%-15s %-28s %9s %9s %9s %10s\n", "workload", "mode", "median s", "min s", "max s",
-                "speedup");
+    std::printf("\n%-15s %-28s %9s %9s %9s %10s %12s\n", "workload", "mode", "median s", "min s", "max s",
+                "speedup", "unit CPU ms");
     Json jworkloads = Json::object();
     bool goal_scaling = true, goal_vs_pool = true;
     for (const auto& w : kWorkloads) {
       auto& wm = wall[w];
       Json jw = Json::object();
       jw["n"] = size[w];
-      Json jwall = Json::object(), jspeed = Json::object();
+      Json jwall = Json::object(), jspeed = Json::object(), jcpu = Json::object();
       for (const auto& mode : kModes) {
         std::vector<double> ratio;
         for (int r = 0; r < rounds; ++r) ratio.push_back(wm["sequential"][static_cast<size_t>(r)] /
@@ -201,10 +213,12 @@ int main(int argc, char** argv) {
         if (mode == "interpd") label = "interpd x" + std::to_string(workers) + " workers";
         if (mode == "interpd_1w") label = "interpd, 1 worker";
         if (mode == "process_pool") label = "mp.Pool(" + std::to_string(workers) + ") [" + start_method + "]";
-        std::printf("%-15s %-28s %9.3f %9.3f %9.3f %9.2fx\n", mode == kModes.front() ? w.c_str() : "",
+        const double cpu_ms = Median(unit_cpu[w][mode]) * 1000;
+        std::printf("%-15s %-28s %9.3f %9.3f %9.3f %9.2fx %12.0f\n", mode == kModes.front() ? w.c_str() : "",
                     label.c_str(), Median(wm[mode]), *std::min_element(wm[mode].begin(), wm[mode].end()),
-                    *std::max_element(wm[mode].begin(), wm[mode].end()), speedup);
+                    *std::max_element(wm[mode].begin(), wm[mode].end()), speedup, cpu_ms);
         jwall[mode] = {{"median", Median(wm[mode])}, {"rounds", wm[mode]}};
+        jcpu[mode] = cpu_ms;
         if (mode != "sequential") jspeed[mode] = speedup;
       }
       std::vector<double> vs_pool;
@@ -217,6 +231,13 @@ int main(int argc, char** argv) {
       std::printf("%-15s interpd vs process pool: %.2fx (pool wall / interpd wall); interpd unit %.0f ms "
                   "in parallel vs %.0f ms alone in the helper; interpd CPU/wall %.2f\n",
                   "", interpd_vs_pool, unit_ms, seq_unit_ms, Median(interpd_cpu_per_wall[w]));
+      const double inflation = Median(unit_cpu[w]["interpd"]) / Median(unit_cpu[w]["interpd_1w"]);
+      const double pool_inflation = Median(unit_cpu[w]["process_pool"]) / Median(unit_cpu[w]["sequential"]);
+      std::printf("%-15s CPU per unit side by side / alone: interpd %.2fx, process pool %.2fx (1.00x: running "
+                  "units in parallel makes none of them more expensive)\n",
+                  "", inflation, pool_inflation);
+      jw["unit_cpu_ms_median"] = jcpu;
+      jw["cpu_per_unit_parallel_over_alone"] = {{"interpd", inflation}, {"process_pool", pool_inflation}};
       jw["wall_s"] = jwall;
       jw["speedup_vs_sequential"] = jspeed;
       jw["interpd_vs_process_pool"] = interpd_vs_pool;

@@ -8,6 +8,7 @@ result can leave any kind of worker cheaply and be checked.
 """
 
 import json
+import time
 
 
 def int_loop(n):
@@ -83,3 +84,15 @@ WORKLOADS = {
     "alloc_churn": alloc_churn,
     "json_roundtrip": json_roundtrip,
 }
+
+
+def timed(name, n):
+    """Runs one unit; returns (its result, the CPU time this thread spent).
+
+    Thread CPU time does not count waiting (for the GIL, for a CPU taken by
+    other processes), so it shows whether running units side by side makes
+    each one more expensive, independently of how busy the machine is.
+    """
+    t0 = time.thread_time()
+    result = WORKLOADS[name](n)
+    return result, time.thread_time() - t0

@@ -114,23 +114,24 @@ class Helper:
         return {"parallel": parallel, "start_method": multiprocessing.get_start_method()}
 
     def op_cpu(self, cmd):
-        fn = cpu_workloads.WORKLOADS[cmd["workload"]]
+        name = cmd["workload"]
+        fn = cpu_workloads.timed
         n = int(cmd["n"])
         units = int(cmd["units"])
         mode = cmd["mode"]
         t0 = time.perf_counter_ns()
         if mode == "sequential":
-            results = [fn(n) for _ in range(units)]
+            done = [fn(name, n) for _ in range(units)]
         elif mode == "threads":
-            futures = [self.threads.submit(fn, n) for _ in range(units)]
-            results = [f.result() for f in futures]
+            futures = [self.threads.submit(fn, name, n) for _ in range(units)]
+            done = [f.result() for f in futures]
         elif mode == "process_pool":
-            pending = [self.procs.apply_async(fn, (n,)) for _ in range(units)]
-            results = [p.get() for p in pending]
+            pending = [self.procs.apply_async(fn, (name, n)) for _ in range(units)]
+            done = [p.get() for p in pending]
         else:
             raise ValueError("unknown mode " + mode)
         wall_ns = time.perf_counter_ns() - t0
-        return {"wall_s": wall_ns / 1e9, "results": results}
+        return {"wall_s": wall_ns / 1e9, "results": [d[0] for d in done], "unit_cpu_s": [d[1] for d in done]}
 
     # ---- task round trip ----
     def op_roundtrip_setup(self, cmd):
