@@ -290,8 +290,12 @@ int main(int argc, char** argv) {
                 lm.p50 / ls.p50, lm.p99 / ls.p99, lmp.p50 / lp.p50, lmp.p99 / lp.p99);
     if (!mp_same.us.empty()) {
       const Latency lss = Summarize(spin["same_cpu"].us), lms = Summarize(mp_same.us);
+      const Latency lsp = Summarize(spin["split"].us), lpp = Summarize(parked["split"].us);
       std::printf("ratios on one CPU (both sides pinned): back to back p50 %.2fx, p99 %.2fx\n", lms.p50 / lss.p50,
                   lms.p99 / lss.p99);
+      std::printf("ratios with interpd split over two CPUs (process pool as scheduled): back to back p50 %.2fx, "
+                  "p99 %.2fx; after a pause p50 %.2fx\n",
+                  lm.p50 / lsp.p50, lm.p99 / lsp.p99, lmp.p50 / lpp.p50);
     }
     std::printf("closed-loop throughput (1 / mean), scheduler: interpd %.0f tasks/s, %s %.0f tasks/s\n",
                 1e6 / ls.mean, pool_name.c_str(), 1e6 / lm.mean);
@@ -353,6 +357,10 @@ int main(int argc, char** argv) {
       const Latency lss = Summarize(spin["same_cpu"].us), lms = Summarize(mp_same.us);
       out["ratio_process_pool_over_interpd"]["same_cpu_back_to_back_p50"] = round2(lms.p50 / lss.p50);
       out["ratio_process_pool_over_interpd"]["same_cpu_back_to_back_p99"] = round2(lms.p99 / lss.p99);
+      const Latency lsp = Summarize(spin["split"].us), lpp = Summarize(parked["split"].us);
+      out["ratio_process_pool_over_interpd"]["split_back_to_back_p50"] = round2(lm.p50 / lsp.p50);
+      out["ratio_process_pool_over_interpd"]["split_back_to_back_p99"] = round2(lm.p99 / lsp.p99);
+      out["ratio_process_pool_over_interpd"]["split_paused_p50"] = round2(lmp.p50 / lpp.p50);
     }
     out["closed_loop_tasks_per_s"] = {{"interpd", std::round(1e6 / ls.mean)},
                                       {"process_pool", std::round(1e6 / lm.mean)}};
