@@ -99,6 +99,7 @@ void Task::Wait(std::chrono::microseconds spin) const {
   while (std::chrono::steady_clock::now() < until) {
     for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
     if (done_.load(std::memory_order_acquire)) return;
+    std::this_thread::yield();  // the worker may need this CPU (worker.cc)
   }
   while (!done_.load(std::memory_order_acquire)) done_.wait(0, std::memory_order_acquire);
 }
