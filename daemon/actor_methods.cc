@@ -122,8 +122,11 @@ void Send(const SessionPtr& session, Request req, Responder r) {
   Value args, kwargs;
   ReadArguments(p, &args, &kwargs);
   if (Status st = p.Finish(); !st.ok()) return r.Fail(st);
-  if (!server.pool().HasActor(*name)) {
-    return r.Error(ErrorCode::kNotFound, "no actor named \"" + *name + "\"");
+  // A send has no reply to carry the actor's refusal: check first.
+  if (Status s = server.pool().CheckActorTarget(*name, *method); !s.ok()) {
+    ActorReply refused;
+    refused.status = std::move(s);
+    return ReplyError(r, refused);
   }
   server.pool().CallActor(*name, std::move(*method), std::move(args), std::move(kwargs), nullptr);
   r.Result(Value::Dict({{Str("queued"), Value::Bool(true)}}));

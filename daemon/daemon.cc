@@ -142,6 +142,8 @@ int Daemon::Impl::Run() {
   po.output_limit = config.tasks.output_limit;
   po.code_cache_entries = config.tasks.code_cache_entries;
   po.dispatcher = std::make_shared<IoDispatcher>(io);
+  // One pool per daemon: named channels die with it (faster shutdown).
+  po.release_named_channels_at_shutdown = true;
   s = WorkerPool::Create(*runtime, po, &pool);
   if (!s.ok()) {
     spdlog::critical("cannot start the workers: {}", s.message());

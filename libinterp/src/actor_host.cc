@@ -86,6 +86,10 @@ void ActorHost::Handle(const std::shared_ptr<Actor>& actor, ActorMessage& msg) {
       r.worker = actor->slot;
       if (!Construct(actor, &err)) {
         r.status = Status::PythonError(err.type + ": " + err.message);
+        if (actor->state.load(std::memory_order_acquire) == ActorState::kRestarting) {
+          // Say so: the supervisor will try again (restart policy).
+          r.status = Status::PythonError(r.status.message() + " (restarting: restart policy on-failure)");
+        }
         r.error = std::move(err);
       }
       Answer(msg, std::move(r));
@@ -164,12 +168,12 @@ void ActorHost::Invoke(const std::shared_ptr<Actor>& actor, ActorMessage& msg) {
     }
     it = instances_.find(actor->id);
   }
-  actor->messages.fetch_add(1, std::memory_order_relaxed);
-  if (msg.method.empty() || msg.method[0] == '_') {
+  if (msg.method.empty() || msg.method[0] == '_') {  // also checked when posted
     Answer(msg, Error(Status::InvalidArgument("method \"" + msg.method +
                                               "\" cannot be called: names starting with '_' are private")));
     return;
   }
+  actor->messages.fetch_add(1, std::memory_order_relaxed);
   PyObject* bound = PyObject_GetAttrString(it->second, msg.method.c_str());
   PyObject* args = bound ? FromValue(module_, msg.args) : nullptr;
   if (args != nullptr && PyList_Check(args)) {

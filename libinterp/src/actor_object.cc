@@ -194,9 +194,11 @@ PyObject* AH_send(PyObject* self, PyObject* args, PyObject* kwds) {
     return nullptr;
   }
   const std::string& name = Self(self)->ref->name();
-  if (!ctx->actor_system->Find(name)) {
-    PyErr_Format(st->actor_not_found, "no actor named \"%s\"", name.c_str());
-    return nullptr;
+  // A send has no reply: refuse here what the actor would refuse.
+  if (Status s = ctx->actor_system->CheckTarget(name, PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0))); !s.ok()) {
+    ActorReply r;
+    r.status = std::move(s);
+    return RaiseReply(st, r);
   }
   Value a, k;
   if (!ConvertArgs(st, args, 1, kwds, nullptr, &a, &k)) return nullptr;

@@ -133,17 +133,30 @@ void ActorSystem::Spawn(ActorSpec spec, std::shared_ptr<ReplySink> reply) {
   Post(actor, msg);
 }
 
-void ActorSystem::Call(std::string_view name, std::string method, Value args, Value kwargs,
-                       std::vector<uint64_t> chain, std::shared_ptr<ReplySink> reply) {
+Status ActorSystem::CheckTarget(std::string_view name, std::string_view method) const {
   std::shared_ptr<Actor> actor = Find(name);
-  if (!actor) return Answer(reply, Fail(Status::NotFound("no actor named \"" + std::string(name) + "\"")));
+  if (!actor) return Status::NotFound("no actor named \"" + std::string(name) + "\"");
   const ActorState st = actor->state.load(std::memory_order_acquire);
   if (st == ActorState::kFailed || st == ActorState::kStopping || st == ActorState::kStopped) {
     std::string why = "actor \"" + std::string(name) + "\" is " + std::string(ActorStateName(st));
     std::lock_guard<std::mutex> lock(actor->mu);
-    if (st == ActorState::kFailed && actor->last_error) why += ": " + actor->last_error->type + ": " + actor->last_error->message;
-    return Answer(reply, Fail(Status::Closed(why)));
+    if (st == ActorState::kFailed && actor->last_error) {
+      why += ": " + actor->last_error->type + ": " + actor->last_error->message;
+    }
+    return Status::Closed(why);
   }
+  if (method.empty() || method[0] == '_') {
+    return Status::InvalidArgument("method \"" + std::string(method) +
+                                   "\" cannot be called: names starting with '_' are private");
+  }
+  return Status::OK();
+}
+
+void ActorSystem::Call(std::string_view name, std::string method, Value args, Value kwargs,
+                       std::vector<uint64_t> chain, std::shared_ptr<ReplySink> reply) {
+  if (Status s = CheckTarget(name, method); !s.ok()) return Answer(reply, Fail(std::move(s)));
+  std::shared_ptr<Actor> actor = Find(name);
+  if (!actor) return Answer(reply, Fail(Status::NotFound("no actor named \"" + std::string(name) + "\"")));
   if (reply && std::find(chain.begin(), chain.end(), actor->id) != chain.end()) {
     // It is waiting (directly or through others) for this very call.
     std::string cycle;

@@ -142,6 +142,11 @@ class ActorSystem {
             std::shared_ptr<ReplySink> reply);
   void Stop(std::string_view name, std::shared_ptr<ReplySink> reply);
   std::vector<ActorInfo> List() const;
+  // Whether a message for `method` of actor `name` would be handled: OK, or
+  // NotFound (no such actor), Closed (failed, stopping, stopped) or
+  // InvalidArgument (a private method name). A send has no reply to carry
+  // these, so senders check first.
+  Status CheckTarget(std::string_view name, std::string_view method) const;
   std::shared_ptr<Actor> Find(std::string_view name) const;
   std::string NameOf(uint64_t id) const;
   size_t size() const;

@@ -28,6 +28,46 @@ PyObject* Alloc(PyTypeObject* type, std::shared_ptr<ChannelCore> core) {
 
 ModuleState* StateOf(PyObject* self) { return GetModuleStateByType(Py_TYPE(self)); }
 
+// Parses METH_FASTCALL | METH_KEYWORDS arguments into `out` (one slot per
+// name, nullptr when not given). Written by hand because these methods are
+// the per-message hot path and PyArg_ParseTupleAndKeywords costs several
+// times the channel operation itself.
+bool ParseArgs(const char* fname, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
+               std::initializer_list<const char*> names, size_t required, PyObject** out) {
+  const size_t n = names.size();
+  for (size_t i = 0; i < n; ++i) out[i] = nullptr;
+  if (static_cast<size_t>(nargs) > n) {
+    PyErr_Format(PyExc_TypeError, "%s() takes at most %zu arguments (%zd given)", fname, n, nargs);
+    return false;
+  }
+  for (Py_ssize_t i = 0; i < nargs; ++i) out[i] = args[i];
+  const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* key = PyTuple_GET_ITEM(kwnames, k);
+    size_t i = 0;
+    for (const char* name : names) {
+      if (PyUnicode_CompareWithASCIIString(key, name) == 0) break;
+      ++i;
+    }
+    if (i == n) {
+      PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'", fname, key);
+      return false;
+    }
+    if (out[i] != nullptr) {
+      PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%U'", fname, key);
+      return false;
+    }
+    out[i] = args[nargs + k];
+  }
+  for (size_t i = 0; i < required; ++i) {
+    if (out[i] == nullptr) {
+      PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", fname, names.begin()[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
 // Parses a `timeout` argument: None = forever; seconds >= 0.
 bool ParseTimeout(PyObject* timeout, Deadline* out) {
   if (timeout == nullptr || timeout == Py_None) {
@@ -94,6 +134,7 @@ bool Prepare(ModuleState* st, ChannelCore& core, PyObject* obj, Value* out) {
   ToValueOptions opts;
   opts.allow_mutable = false;
   opts.allow_subclasses = false;
+  opts.zero_copy_bytes = true;
   if (ToValue(st, obj, opts, out)) return true;
   if (!core.pickle() || !PyErr_ExceptionMatches(st->not_shareable)) return false;
   PyErr_Clear();
@@ -129,24 +170,26 @@ void CH_dealloc(PyObject* self) {
   Py_DECREF(tp);
 }
 
-PyObject* CH_send(PyObject* self, PyObject* args, PyObject* kwds) {
+PyObject* CH_send(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   SafePoint();
-  static const char* kwlist[] = {"obj", "timeout", nullptr};
-  PyObject* obj = nullptr;
-  PyObject* timeout = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:send", const_cast<char**>(kwlist), &obj, &timeout)) return nullptr;
+  PyObject* a[2];
+  if (!ParseArgs("send", args, nargs, kwnames, {"obj", "timeout"}, 1, a)) return nullptr;
   ModuleState* st = StateOf(self);
   ChannelCore& core = *Self(self)->core;
-  Deadline deadline;
-  if (!ParseTimeout(timeout, &deadline)) return nullptr;
   Value v;
-  if (!Prepare(st, core, obj, &v)) return nullptr;
-  Status s = core.TrySend(v);
+  if (!Prepare(st, core, a[0], &v)) return nullptr;
+  // The common case never releases the GIL: a slot is free.
+  Status s = core.TrySendFrom(v);
   if (s.code() == Status::Code::kOverloaded) {
+    Deadline deadline;
+    if (!ParseTimeout(a[1], &deadline)) return nullptr;
     Interrupt* intr = TaskInterrupt(st);
     std::shared_ptr<ChannelCore> keep = Self(self)->core;
     Py_BEGIN_ALLOW_THREADS s = keep->Send(std::move(v), deadline, intr);
     Py_END_ALLOW_THREADS
+  } else if (a[1] != nullptr && a[1] != Py_None) {
+    Deadline unused;
+    if (!ParseTimeout(a[1], &unused)) return nullptr;  // still reject a bad timeout
   }
   if (!s.ok()) return RaiseFor(st, s, "send");
   Py_RETURN_NONE;
@@ -158,7 +201,7 @@ PyObject* CH_send_nowait(PyObject* self, PyObject* obj) {
   ChannelCore& core = *Self(self)->core;
   Value v;
   if (!Prepare(st, core, obj, &v)) return nullptr;
-  Status s = core.TrySend(std::move(v));
+  Status s = core.TrySendFrom(v);
   if (!s.ok()) return RaiseFor(st, s, "send_nowait");
   Py_RETURN_NONE;
 }
@@ -174,14 +217,13 @@ PyObject* Deliver(ModuleState* st, const Value& v) {
   return FromValue(st, v);
 }
 
-PyObject* CH_recv(PyObject* self, PyObject* args, PyObject* kwds) {
+PyObject* CH_recv(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   SafePoint();
-  static const char* kwlist[] = {"timeout", nullptr};
-  PyObject* timeout = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:recv", const_cast<char**>(kwlist), &timeout)) return nullptr;
+  PyObject* a[1];
+  if (!ParseArgs("recv", args, nargs, kwnames, {"timeout"}, 0, a)) return nullptr;
   ModuleState* st = StateOf(self);
   Deadline deadline;
-  if (!ParseTimeout(timeout, &deadline)) return nullptr;
+  if (!ParseTimeout(a[0], &deadline)) return nullptr;
   Value v;
   Status s = Self(self)->core->TryRecv(&v);
   if (s.code() == Status::Code::kNotFound) {
@@ -194,15 +236,14 @@ PyObject* CH_recv(PyObject* self, PyObject* args, PyObject* kwds) {
   return Deliver(st, v);
 }
 
-PyObject* CH_recv_nowait(PyObject* self, PyObject* args, PyObject* kwds) {
+PyObject* CH_recv_nowait(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   SafePoint();
-  static const char* kwlist[] = {"default", nullptr};
-  PyObject* dflt = nullptr;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:recv_nowait", const_cast<char**>(kwlist), &dflt)) return nullptr;
+  PyObject* a[1];
+  if (!ParseArgs("recv_nowait", args, nargs, kwnames, {"default"}, 0, a)) return nullptr;
   ModuleState* st = StateOf(self);
   Value v;
   Status s = Self(self)->core->TryRecv(&v);
-  if (s.code() == Status::Code::kNotFound && dflt != nullptr) return Py_NewRef(dflt);
+  if (s.code() == Status::Code::kNotFound && a[0] != nullptr) return Py_NewRef(a[0]);
   if (!s.ok()) return RaiseFor(st, s, "recv_nowait");
   return Deliver(st, v);
 }
@@ -235,15 +276,15 @@ PyObject* CH_richcompare(PyObject* self, PyObject* other, int op) {
 }
 
 PyMethodDef kMethods[] = {
-    {"send", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(CH_send)), METH_VARARGS | METH_KEYWORDS,
+    {"send", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(CH_send)), METH_FASTCALL | METH_KEYWORDS,
      "send(obj, timeout=None)\n\nSends a shareable value, waiting while the channel is full.\n"
      "Raises ChannelClosed, TimeoutError, or NotShareableError (nothing is sent then)."},
     {"send_nowait", CH_send_nowait, METH_O, "send_nowait(obj)\n\nSends or raises ChannelFull."},
-    {"recv", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(CH_recv)), METH_VARARGS | METH_KEYWORDS,
+    {"recv", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(CH_recv)), METH_FASTCALL | METH_KEYWORDS,
      "recv(timeout=None)\n\nReceives the next value, waiting while the channel is empty.\n"
      "After close(), what was sent before is still received; then ChannelClosed."},
     {"recv_nowait", reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(CH_recv_nowait)),
-     METH_VARARGS | METH_KEYWORDS, "recv_nowait(default=<raise>)\n\nReceives, or returns default / raises ChannelEmpty."},
+     METH_FASTCALL | METH_KEYWORDS, "recv_nowait(default=<raise>)\n\nReceives, or returns default / raises ChannelEmpty."},
     {"close", CH_close, METH_NOARGS, "Closes the channel for everyone and wakes every waiter."},
     {"qsize", CH_qsize, METH_NOARGS, "Number of values waiting (a snapshot)."},
     {nullptr, nullptr, 0, nullptr},

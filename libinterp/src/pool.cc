@@ -2,6 +2,7 @@
 #include <deque>
 #include <thread>
 
+#include "channel_registry.h"
 #include "interpd/pool.h"
 #include "pool_impl.h"
 
@@ -98,6 +99,7 @@ void Task::Wait(std::chrono::microseconds spin) const {
   while (std::chrono::steady_clock::now() < until) {
     for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
     if (done_.load(std::memory_order_acquire)) return;
+    std::this_thread::yield();  // the worker may need this CPU (worker.cc)
   }
   while (!done_.load(std::memory_order_acquire)) done_.wait(0, std::memory_order_acquire);
 }
@@ -398,6 +400,7 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     idle_cv_.wait_for(lock, limit, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
   }
 
+  if (options_.release_named_channels_at_shutdown) ChannelRegistry::Global().Clear();
   // Stop the workers: each destroys its interpreter on its own thread.
   std::vector<std::shared_ptr<Worker>> workers;
   for (auto& slot : slots_) {
@@ -529,6 +532,10 @@ void WorkerPool::CallActor(std::string_view name, std::string method, Value args
 }
 
 bool WorkerPool::HasActor(std::string_view name) const { return impl_->actors().Find(name) != nullptr; }
+
+Status WorkerPool::CheckActorTarget(std::string_view name, std::string_view method) const {
+  return impl_->actors().CheckTarget(name, method);
+}
 
 void WorkerPool::StopActor(std::string_view name, std::function<void(ActorReply)> done) {
   impl_->actors().Stop(name, std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done)));

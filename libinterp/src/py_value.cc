@@ -16,6 +16,10 @@ PyObject* ActorHandleFromValue(ModuleState* st, const Value& v);
 
 namespace {
 
+// Bytes objects at least this big cross by reference (zero_copy_bytes):
+// below it, one copy into runtime memory is cheaper than an export.
+constexpr Py_ssize_t kZeroCopyBytes = 64 * 1024;
+
 bool NotShareable(ModuleState* st, PyObject* obj, const char* why) {
   PyErr_Format(st->not_shareable, "%s of type '%.200s' %s", "object", Py_TYPE(obj)->tp_name, why);
   return false;
@@ -75,6 +79,15 @@ class Converter {
       return true;
     }
     if (sub ? PyUnicode_Check(obj) : PyUnicode_CheckExact(obj)) return StrToValue(obj, out);
+    if (opts_.zero_copy_bytes && PyBytes_CheckExact(obj) && PyBytes_GET_SIZE(obj) >= kZeroCopyBytes) {
+      // Big bytes: one copy (in the receiver) instead of two.
+      auto exp = BufferExport::Export(obj, ShareOwner::Current());
+      if (!exp) return false;
+      const size_t n = exp->size();
+      *out = Value::FromHandle(ValueKind::kBuffer,
+                               std::make_shared<BufferRef>(std::move(exp), 0, n, BufferRef::As::kBytes));
+      return true;
+    }
     if (sub ? PyBytes_Check(obj) : PyBytes_CheckExact(obj)) {
       *out = Value::Bytes(std::string(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
       return true;
@@ -400,6 +413,9 @@ PyObject* FromValue(ModuleState* state, const Value& value) {
     }
     case ValueKind::kBuffer: {
       auto ref = std::static_pointer_cast<BufferRef>(value.handle());
+      if (ref->as() == BufferRef::As::kBytes) {
+        return PyBytes_FromStringAndSize(ref->data(), static_cast<Py_ssize_t>(ref->size()));
+      }
       const bool as_view = ref->as() == BufferRef::As::kMemoryView;
       PyObject* sb = NewSharedBuffer(state, std::move(ref));
       if (sb == nullptr || !as_view) return sb;

@@ -132,7 +132,9 @@ class BufferExport {
 // should present it (SharedBuffer, or a read-only memoryview over one).
 class BufferRef final : public Handle {
  public:
-  enum class As : uint8_t { kSharedBuffer, kMemoryView };
+  // kBytes: a large bytes object shared by reference; the receiver copies
+  // it into a new bytes object (users expect bytes to arrive as bytes).
+  enum class As : uint8_t { kSharedBuffer, kMemoryView, kBytes };
 
   BufferRef(std::shared_ptr<BufferExport> exp, size_t offset, size_t length, As as)
       : export_(std::move(exp)), offset_(offset), length_(length), as_(as) {}

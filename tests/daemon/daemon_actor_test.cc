@@ -97,6 +97,17 @@ TEST_CASE("actor errors map to the protocol's codes", "[daemon][actors]") {
   bool failed_listed = false;
   for (const auto& a : list.items()) failed_listed |= GetStr(a, "name") == "bad" && GetStr(a, "state") == "failed";
   CHECK(failed_listed);
+  // A send has no reply, so what the actor would refuse is refused up front,
+  // never acknowledged and dropped.
+  CHECK(ErrorCode(c.Call("actor.send", R"({"name": "bad", "method": "x"})", 14)) == -32002);
+  CHECK(ErrorCode(c.Call("actor.send", R"({"name": "e", "method": "_private"})", 15)) == -32602);
+  // Refused calls are not counted as handled messages.
+  int64_t handled = -1;
+  const Value after = Result(c.Call("actor.list", "", 16));  // a temporary's items() would dangle
+  for (const auto& a : after.items()) {
+    if (GetStr(a, "name") == "e") handled = GetInt(a, "messages");
+  }
+  CHECK(handled == 4);  // boom, incr, nap, raw
 }
 
 TEST_CASE("concurrent callers on many connections see every increment exactly once", "[daemon][actors]") {
@@ -157,6 +168,7 @@ TEST_CASE("SIGTERM with busy actors: on_stop runs, the call is answered, the dae
   Value r = c.ReadJson();
   CHECK(Result(r) == Value::Float(0.5));
   auto rc = d.WaitExit();
+  INFO("daemon log:\n" << d.Log());
   REQUIRE(rc.has_value());
   CHECK(*rc == 0);
 }

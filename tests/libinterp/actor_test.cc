@@ -381,4 +381,7 @@ TEST_CASE("a call timeout raises TimeoutError in the caller", "[actors]") {
   CHECK(r.value == Value::Str("timeout"));
   CHECK(Ok(*pool, "import interpd\ntry:\n    interpd.actor('ghost')\nexcept interpd.ActorNotFound:\n    x = 1\nx")
             .value == Value::Int(1));
+  // A send the actor would refuse raises in the sender, as there is no reply.
+  CHECK(Ok(*pool, "import interpd\ntry:\n    interpd.actor('slowpoke').send('_secret')\nexcept ValueError:\n    x = 2\nx")
+            .value == Value::Int(2));
 }

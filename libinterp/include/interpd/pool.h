@@ -60,6 +60,12 @@ struct PoolOptions {
   // How long a worker being destroyed waits for other interpreters to let go
   // of the buffers it shared before giving up on them (share.h invariant 2).
   std::chrono::duration<double> share_drain_timeout{5.0};
+  // At shutdown, once no task runs any more, drop the process's named
+  // channels (and the values waiting in them) before interpreters are torn
+  // down, so their owners need not wait for shares nobody will receive. For
+  // a process with one pool (the daemon); off by default because named
+  // channels outlive a pool (another pool may still receive from them).
+  bool release_named_channels_at_shutdown = false;
   // Where callbacks run. nullptr: an internal dispatcher thread.
   std::shared_ptr<Dispatcher> dispatcher;
 };
@@ -167,6 +173,9 @@ class WorkerPool {
   void CallActor(std::string_view name, std::string method, Value args, Value kwargs,
                  std::function<void(ActorReply)> done);
   bool HasActor(std::string_view name) const;
+  // OK if a message for `method` of `name` would be handled; else why not
+  // (NotFound, Closed, InvalidArgument). Sends check this first.
+  Status CheckActorTarget(std::string_view name, std::string_view method) const;
   // Graceful: after the current message, on_stop() runs; the name is freed.
   void StopActor(std::string_view name, std::function<void(ActorReply)> done);
   std::vector<ActorInfo> ListActors() const;
