@@ -588,3 +588,102 @@ TEST_CASE("a Unix-socket client is served promptly while HTTP clients misbehave"
   Value stats = Result(unix_client.Call("stats", "", 99, 5s));
   CHECK(GetInt(Get(stats, "connections"), "open") >= 2);
 }
+
+namespace {
+
+const char* kHttpCounter =
+    "class Counter:\n"
+    "    def __init__(self, start=0):\n"
+    "        self.n = start\n"
+    "    def incr(self, by=1):\n"
+    "        self.n += by\n"
+    "        return self.n\n"
+    "    def boom(self):\n"
+    "        return 1 / 0\n"
+    "    def nap(self, s):\n"
+    "        import time\n"
+    "        time.sleep(s)\n"
+    "        return s\n";
+
+std::string ActorRequest(const std::string& id, const std::string& method, const std::string& params) {
+  return "{\"jsonrpc\":\"2.0\"" + (id.empty() ? std::string() : ",\"id\":" + id) + ",\"method\":\"" + method +
+         "\",\"params\":" + params + "}";
+}
+
+std::string SpawnCounter(const std::string& name, const std::string& extra = "") {
+  return ActorRequest("1", "actor.spawn",
+                      "{\"name\":" + Quote(name) + ",\"code\":" + Quote(kHttpCounter) + ",\"class\":\"Counter\"" +
+                          extra + "}");
+}
+
+}  // namespace
+
+TEST_CASE("actor methods over HTTP: spawn, call, send, list, stop, the same actors as on the Unix socket",
+          "[daemon][http][actors]") {
+  HttpDaemon d;
+  REQUIRE(d.daemon.WaitNotify("READY=1"));
+  HttpClient c(d.port);
+  HttpResponse spawned = c.Post(SpawnCounter("web", ",\"args\":[10]"));
+  REQUIRE(spawned.status == 200);
+  CHECK(GetStr(Result(spawned.Json()), "name") == "web");
+  CHECK(Result(c.Post(ActorRequest("2", "actor.call", R"({"name":"web","method":"incr"})")).Json()) ==
+        Value::Int(11));
+  CHECK(Result(c.Post(ActorRequest("3", "actor.call", R"({"name":"web","method":"incr","kwargs":{"by":5}})")).Json()) ==
+        Value::Int(16));
+  // A Python exception in the actor is a JSON-RPC error -32010, still a 200.
+  HttpResponse boom = c.Post(ActorRequest("4", "actor.call", R"({"name":"web","method":"boom"})"));
+  CHECK(boom.status == 200);
+  const Value boom_json = boom.Json();
+  CHECK(ErrorCode(boom_json) == -32010);
+  CHECK(GetStr(Get(Get(boom_json, "error"), "data"), "type") == "ZeroDivisionError");
+  CHECK(ErrorCode(c.Post(ActorRequest("5", "actor.call", R"({"name":"nobody","method":"incr"})")).Json()) == -32002);
+  // actor.send with an id answers {"queued": true}; as a notification, 204.
+  CHECK(Get(Result(c.Post(ActorRequest("6", "actor.send", R"({"name":"web","method":"incr","args":[4]})")).Json()),
+            "queued") == Value::Bool(true));
+  CHECK(c.Post(ActorRequest("", "actor.send", R"({"name":"web","method":"incr","args":[100]})")).status == 204);
+  // The actor handles one message at a time, in order: both sends are in.
+  CHECK(Result(c.Post(ActorRequest("7", "actor.call", R"({"name":"web","method":"incr","args":[0]})")).Json()) ==
+        Value::Int(120));
+  // A batch mixing actor calls and a run.
+  HttpResponse batch = c.Post("[" + ActorRequest("8", "actor.call", R"({"name":"web","method":"incr"})") + "," +
+                              RunRequest(9, "'ran'") + "]");
+  REQUIRE(batch.status == 200);
+  const Value answers = batch.Json();
+  REQUIRE(answers.kind() == ValueKind::kList);
+  REQUIRE(answers.items().size() == 2);
+  for (const Value& a : answers.items()) {
+    if (Get(a, "id") == Value::Int(8)) CHECK(Result(a) == Value::Int(121));
+    if (Get(a, "id") == Value::Int(9)) CHECK(Get(Result(a), "value") == Value::Str("ran"));
+  }
+  // The Unix socket sees the same actor.
+  Client unix_client(d.daemon.socket_path());
+  CHECK(Result(unix_client.Call("actor.call", R"({"name": "web", "method": "incr"})", 10)) == Value::Int(122));
+  const Value list = Result(c.Post(ActorRequest("11", "actor.list", "{}")).Json());
+  REQUIRE(list.kind() == ValueKind::kList);
+  REQUIRE(list.items().size() == 1);
+  CHECK(GetStr(list.items()[0], "name") == "web");
+  CHECK(Get(Result(c.Post(ActorRequest("12", "actor.stop", R"({"name":"web"})")).Json()), "stopped") ==
+        Value::Bool(true));
+  CHECK(ErrorCode(c.Post(ActorRequest("13", "actor.call", R"({"name":"web","method":"incr"})")).Json()) == -32002);
+}
+
+TEST_CASE("SIGTERM with an actor call in flight over HTTP: it is answered with Connection close",
+          "[daemon][http][actors][signals]") {
+  HttpDaemon d;
+  REQUIRE(d.daemon.WaitNotify("READY=1"));
+  HttpClient c(d.port);
+  REQUIRE(c.Post(SpawnCounter("busy")).status == 200);
+  REQUIRE(c.SendRaw(HttpClient::Request(
+      "POST", "/rpc", ActorRequest("2", "actor.call", R"({"name":"busy","method":"nap","args":[0.5]})"))));
+  std::this_thread::sleep_for(100ms);
+  d.daemon.Signal(SIGTERM);
+  HttpResponse r = c.Read();
+  CHECK(r.status == 200);
+  CHECK(Result(r.Json()) == Value::Float(0.5));
+  CHECK(r.Header("Connection") == "close");
+  CHECK(c.AtEof());
+  auto rc = d.daemon.WaitExit();
+  INFO("daemon log:\n" << d.daemon.Log());
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+}
