@@ -82,6 +82,10 @@ PyObject* RaiseReply(ModuleState* st, const ActorReply& r) {
   return nullptr;
 }
 
+// How long a caller polls for an actor's reply before it sleeps: as long
+// as a channel's receiver spins (channel_core.h, kDefaultSpin).
+constexpr std::chrono::microseconds kReplySpin{20};
+
 // Waits for `box`, running this worker's ready actors meanwhile when called
 // on the worker thread. False with an exception set on timeout/interrupt.
 bool WaitReply(ModuleState* st, ReplyBox& box, Deadline deadline) {
@@ -100,8 +104,12 @@ bool WaitReply(ModuleState* st, ReplyBox& box, Deadline deadline) {
     }
     const uint32_t epoch = slot->call_word.Load();
     if (box.done() || (worker_thread && slot->ready_count.load(std::memory_order_acquire) > 0)) continue;
-    WaitWord::WaitResult r;
-    Py_BEGIN_ALLOW_THREADS r = slot->call_word.Wait(epoch, deadline);
+    // A reply from an actor on another worker usually comes within a few
+    // microseconds: spin for it first (docs/benchmarks.md, Actors), then
+    // sleep on the word.
+    WaitWord::WaitResult r = WaitWord::WaitResult::kWoken;
+    Py_BEGIN_ALLOW_THREADS
+    if (!slot->call_word.SpinUntilChanged(epoch, kReplySpin, deadline)) r = slot->call_word.Wait(epoch, deadline);
     Py_END_ALLOW_THREADS
     if (r == WaitWord::WaitResult::kTimedOut && !box.done()) {
       PyErr_SetString(PyExc_TimeoutError, "the actor did not answer in time");

@@ -96,7 +96,7 @@ void ActorSystem::Schedule(const std::shared_ptr<Actor>& actor) {
   Slot& slot = pool_->slot(actor->slot);
   slot.ready.enqueue(actor);
   slot.ready_count.fetch_add(1, std::memory_order_release);
-  slot.Wake();
+  slot.WakeForActorWork();
 }
 
 void ActorSystem::Post(const std::shared_ptr<Actor>& actor, ActorMessage* msg) {

@@ -7,6 +7,14 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define INTERPD_CPU_RELAX() _mm_pause()
+#else
+#define INTERPD_CPU_RELAX() ((void)0)
+#endif
 
 namespace interpd {
 
@@ -88,6 +96,20 @@ WaitWord::WaitResult WaitWord::Wait(uint32_t expected, Deadline deadline) {
   // Relaxed: a waker that still sees us counted pays one needless syscall.
   waiters_.fetch_sub(1, std::memory_order_relaxed);
   return result;
+}
+
+bool WaitWord::SpinUntilChanged(uint32_t expected, std::chrono::nanoseconds spin, Deadline deadline) const {
+  if (spin.count() <= 0) return word_.load(std::memory_order_acquire) != expected;
+  const auto now = std::chrono::steady_clock::now();
+  const Deadline until = deadline - now <= spin ? deadline : now + spin;
+  do {
+    for (int k = 0; k < 32; ++k) {
+      if (word_.load(std::memory_order_acquire) != expected) return true;
+      INTERPD_CPU_RELAX();
+    }
+    std::this_thread::yield();
+  } while (std::chrono::steady_clock::now() < until);
+  return word_.load(std::memory_order_acquire) != expected;
 }
 
 void WaitWord::WakeOne() {

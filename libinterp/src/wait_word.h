@@ -78,6 +78,12 @@ class WaitWord {
   // Absorbs EINTR and spurious wakeups (invariant 3). Never polls.
   WaitResult Wait(uint32_t expected, Deadline deadline);
 
+  // Polls for up to `spin` (never past `deadline`), yielding the CPU between
+  // polls so a thread that must run on this CPU to change the word can;
+  // true once the word != expected. For answers usually only microseconds
+  // away, where a futex sleep and wake-up would cost more than the wait.
+  bool SpinUntilChanged(uint32_t expected, std::chrono::nanoseconds spin, Deadline deadline) const;
+
   // ---- Waking ----
 
   // Wake one / every thread sleeping on the word; no syscall when nobody is

@@ -82,10 +82,29 @@ struct Slot {
   void Wake() {
     wake.fetch_add(1, std::memory_order_release);
     wake.notify_all();
-    if (call_word.has_waiters()) {
-      call_word.Advance();
-      call_word.WakeAll();
+    WakeCaller();
+  }
+
+  // Wakes a task of this slot blocked in an actor call (WaitReply), if any.
+  // The word changes first, then waiters are looked for: a caller that read
+  // the old word just before it sleeps finds it changed (wait_word.h).
+  void WakeCaller() {
+    call_word.Advance();
+    call_word.WakeAll();
+  }
+
+  // New actor work for this slot (ActorSystem::Schedule). Like a pinned
+  // submit: the worker is woken only if it parked (the `idle` handshake of
+  // Worker::NextTask, a full fence on each side), because notify_all costs
+  // a system call whenever any thread waits in libstdc++'s wait bucket for
+  // `wake`, which every slot shares: ~0.5 us of each actor call.
+  void WakeForActorWork() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (idle.load(std::memory_order_relaxed) && idle.exchange(false, std::memory_order_acq_rel)) {
+      wake.fetch_add(1, std::memory_order_release);
+      wake.notify_all();
     }
+    WakeCaller();
   }
 
   // Protected by mu.
