@@ -576,7 +576,9 @@ TEST_CASE("a Unix-socket client is served promptly while HTTP clients misbehave"
     const auto t0 = std::chrono::steady_clock::now();
     Value v = unix_client.Call("run", R"({"code": "21 * 2"})", i, 5s);
     CHECK(Get(Result(v), "value") == Value::Int(42));
-    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    // Generous for a loaded 2-core machine; a Unix client stuck behind the
+    // HTTP ones would wait for their idle timeout (60 s) or forever.
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
   }
   // A well-behaved HTTP client is served alongside them too.
   HttpClient good(d.port);
