@@ -70,6 +70,15 @@ inline bool LongToBytes(PyObject* v, std::vector<uint8_t>* out) {
 #endif
 }
 
+// Memory accounting sizes raw blocks with malloc_usable_size, which is right
+// only when the raw domain is plain malloc: a release build. A debug build
+// (Py_DEBUG) puts its debug hooks, with headers, around every block.
+#ifdef Py_DEBUG
+inline constexpr bool kRawDomainIsMalloc = false;
+#else
+inline constexpr bool kRawDomainIsMalloc = true;
+#endif
+
 inline PyObject* LongFromBytes(const std::vector<uint8_t>& bytes) {
 #if PY_VERSION_HEX >= 0x030D0000
   return PyLong_FromNativeBytes(bytes.data(), bytes.size(), Py_ASNATIVEBYTES_LITTLE_ENDIAN);
