@@ -157,6 +157,8 @@ Status PoolImpl::Start() {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (n > 1024) return Status::InvalidArgument("at most 1024 workers");
   for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(i));
+  if (Status s = CheckResourceOptions(); !s.ok()) return s;
+  AddLaneSlots();
   watchdog_ = std::make_unique<Watchdog>(this, slots_.size());
   // Interpreters are created in parallel, one per worker thread.
   std::vector<std::shared_ptr<Worker>> workers;
@@ -199,11 +201,16 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
     Refuse(task, Status::ShuttingDown("the worker pool is shutting down"));
     return task;
   }
+  if (Status st = CheckLanes(task->request); !st.ok()) {
+    Refuse(task, std::move(st));
+    return task;
+  }
+  if (SubmitToLane(task)) return task;
   const int pin = task->request.worker;
   if (pin >= 0) {
-    if (pin >= static_cast<int>(slots_.size())) {
+    if (pin >= static_cast<int>(regular_)) {
       Refuse(task, Status::InvalidArgument("no worker " + std::to_string(pin) + " (workers are 0.." +
-                                           std::to_string(slots_.size() - 1) + ")"));
+                                           std::to_string(regular_ - 1) + ")"));
       return task;
     }
     Slot& s = *slots_[static_cast<size_t>(pin)];
@@ -225,15 +232,16 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
   }
   shared_.push(TaskPtr(task).detach());
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  WakeOneIdle();
+  WakeOneIdle(0, regular_);
   return task;
 }
 
-void PoolImpl::WakeOneIdle() {
-  const size_t n = slots_.size();
+void PoolImpl::WakeOneIdle(size_t begin, size_t end) {
+  const size_t n = end - begin;
+  if (n == 0) return;
   const size_t start = next_wake_.fetch_add(1, std::memory_order_relaxed) % n;
   for (size_t k = 0; k < n; ++k) {
-    Slot& s = *slots_[(start + k) % n];
+    Slot& s = *slots_[begin + (start + k) % n];
     if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) {
       s.Wake();
       return;
@@ -344,6 +352,7 @@ void PoolImpl::DrainQueuesCancelled() {
     queued_.fetch_sub(1, std::memory_order_relaxed);
     cancel(raw);
   }
+  DrainLaneQueues(cancel);
   for (auto& slot : slots_) {
     while (slot->inbox.pop(raw)) {
       slot->inbox_depth.fetch_sub(1, std::memory_order_relaxed);
@@ -380,6 +389,10 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   }
 
   // Stop the workers: each destroys its interpreter on its own thread.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_stopping_ = true;  // no successor or spare takes a slot now
+  }
   std::vector<std::shared_ptr<Worker>> workers;
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
@@ -443,8 +456,10 @@ PoolStats PoolImpl::Stats() const {
     } else {
       ws.state = "stopped";
     }
-    st.workers.push_back(std::move(ws));
+    AddResourceStats(*slot, w.get(), &ws);
+    StatsListFor(*slot, &st).push_back(std::move(ws));
   }
+  AddResourceTotals(&st);
   return st;
 }
 

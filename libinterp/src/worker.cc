@@ -69,8 +69,9 @@ void Worker::ThreadMain() {
   const std::string name = "interpd-w" + std::to_string(slot_->index);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   has_cpu_clock_ = pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0;
+  BeginResources();
 
-  start_status_ = Interpreter::Create(Interpreter::Kind::kIsolated, &interp_);
+  start_status_ = Interpreter::Create(InterpreterKind(), &interp_);
   if (start_status_.ok()) {
     thread_ident_ = PyThread_get_thread_ident();
     interp_state_ = interp_.state();
@@ -78,6 +79,7 @@ void Worker::ThreadMain() {
     interpreter_id_.store(interp_.id(), std::memory_order_relaxed);
     runner_ = std::make_unique<ScriptRunner>(&ctx_, pool_->options().code_cache_entries);
     start_status_ = runner_->Open(pool_->runtime().options().extra_paths);
+    if (start_status_.ok()) start_status_ = SetUpResources();
   }
   if (!start_status_.ok()) {
     state_.store(State::kFailed, std::memory_order_relaxed);
@@ -91,16 +93,21 @@ void Worker::ThreadMain() {
     state_.store(State::kIdle, std::memory_order_relaxed);
     ready_.store(1, std::memory_order_release);
     ready_.notify_all();
+    BeforeLoop();
     Loop();
     Teardown();
   }
+  EndResources();
   state_.store(State::kExited, std::memory_order_relaxed);
   exited_.store(1, std::memory_order_release);
   exited_.notify_all();
 }
 
 void Worker::Loop() {
-  while (TaskPtr task = NextTask()) RunTask(std::move(task));
+  while (TaskPtr task = NextTask()) {
+    RunTask(std::move(task));
+    if (AfterTask()) break;
+  }
 }
 
 TaskPtr Worker::TryPop() {
@@ -111,7 +118,7 @@ TaskPtr Worker::TryPop() {
   for (int pass = 0; pass < 2; ++pass) {
     if (prefer_shared_ == (pass == 0)) {
       TaskPtr t;
-      if (pool_->TryPopShared(&t)) return t;
+      if (pool_->TryPopShared(*slot_, &t)) return t;
     } else {
       Task* raw = nullptr;
       if (slot_->inbox.pop(raw)) {
@@ -127,6 +134,7 @@ TaskPtr Worker::NextTask() {
   const auto spin = pool_->options().idle_spin;
   for (;;) {
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) return nullptr;
+    if (HandOverIfReady()) return nullptr;
     if (TaskPtr t = TryPop()) return t;
     // Invariant 5: spin briefly before parking.
     if (spin.count() > 0) {
@@ -146,7 +154,7 @@ TaskPtr Worker::NextTask() {
       slot_->idle.store(false, std::memory_order_relaxed);
       return t;
     }
-    if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) {
+    if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire) || HandOverIfReady()) {
       slot_->idle.store(false, std::memory_order_relaxed);
       return nullptr;
     }
@@ -165,6 +173,7 @@ void Worker::RunTask(TaskPtr task) {
   TaskResult result;
   result.id = task->id;
   result.worker = slot_->index;
+  result.lane = slot_->lane == SlotLane::kCompat ? Lane::kCompat : Lane::kIsolated;
   result.queued_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - task->submitted).count();
 
@@ -176,9 +185,10 @@ void Worker::RunTask(TaskPtr task) {
   current_.store(task.get(), std::memory_order_release);
   current_id_.store(task->id, std::memory_order_relaxed);
   const bool timed = task->request.timeout.count() > 0;
-  if (timed) {
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(task->request.timeout);
+  if (timed || task->request.cpu_limit.count() > 0) {
+    const auto deadline = !timed ? std::chrono::steady_clock::time_point::max()
+                                 : std::chrono::steady_clock::now() +
+                                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(task->request.timeout);
     pool_->watchdog().Arm(slot_->index, shared_from_this(), task, deadline);
   }
   if (task->interrupt() != Interrupt::kNone) {
@@ -205,7 +215,8 @@ void Worker::RunTask(TaskPtr task) {
     if (slot_->running == task) slot_->running.reset();
   }
   slot_->tasks_run.fetch_add(1, std::memory_order_relaxed);
-  pool_->Complete(*task, std::move(result));
+  tasks_done_.fetch_add(1, std::memory_order_relaxed);
+  pool_->CompleteRun(*slot_, task, std::move(result));
 }
 
 void Worker::StopOtherThreads() {
@@ -248,7 +259,8 @@ void Worker::Interrupt(const TaskPtr& task, interpd::Interrupt why) {
     PyEval_RestoreThread(ts);
     if (self->current_.load(std::memory_order_acquire) == task.get()) {
       ModuleState* st = self->runner_->module_state();
-      PyObject* type = why == interpd::Interrupt::kTimeout ? st->task_timeout : st->task_cancelled;
+      const bool timeout = why == interpd::Interrupt::kTimeout || why == interpd::Interrupt::kCpuLimit;
+      PyObject* type = timeout ? st->task_timeout : st->task_cancelled;
       PyThreadState_SetAsyncExc(self->thread_ident_, type);
     }
     PyThreadState_Clear(ts);
