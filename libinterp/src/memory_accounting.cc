@@ -5,7 +5,8 @@
 //   g_registry       interpreter -> account (rule 2), under g_registry_mu.
 //   g_generation     bumped on every registry change, so a thread's cached
 //                    lookup (t_cache) knows when it went stale.
-//   t_bound          per thread: the account the thread pays to (rule 1).
+//   t_bound          per thread: the account the thread pays to (rule 1) and
+//                    what it owes that account but has not added yet.
 //   t_cache          per thread: the last rule-2 lookup.
 #include "memory_accounting.h"
 
@@ -37,7 +38,11 @@ std::unordered_map<const PyInterpreterState*, MemoryAccount*>& Registry() {
 // Starts at 1 so a zeroed cache never matches.
 std::atomic<uint64_t> g_generation{1};
 
-thread_local MemoryAccount* t_bound = nullptr;
+struct Bound {
+  MemoryAccount* account = nullptr;
+  int64_t unflushed = 0;
+};
+thread_local Bound t_bound;
 
 struct LookupCache {
   const PyInterpreterState* interp = nullptr;
@@ -66,9 +71,32 @@ thread_local LookupCache t_cache;
   return account;
 }
 
-inline MemoryAccount* Payer() {
-  if (MemoryAccount* a = t_bound) return a;
-  return PayerByInterpreter();
+// Who pays for a call on this thread, and how.
+struct Payer {
+  MemoryAccount* account = nullptr;
+  Bound* bound = nullptr;  // set for rule 1: charges go through the running sum
+
+  explicit operator bool() const { return account != nullptr; }
+  bool Fits(size_t n) const { return account->Fits(n, bound != nullptr ? bound->unflushed : 0); }
+  void Add(int64_t delta) const {
+    if (bound == nullptr) {
+      account->Add(delta);
+      return;
+    }
+    const int64_t sum = bound->unflushed + delta;
+    if (sum > MemoryAccounting::kFlushBytes || sum < -MemoryAccounting::kFlushBytes) {
+      account->Add(sum);
+      bound->unflushed = 0;
+    } else {
+      bound->unflushed = sum;
+    }
+  }
+};
+
+inline Payer CurrentPayer() {
+  Bound& b = t_bound;
+  if (b.account != nullptr) return Payer{b.account, &b};
+  return Payer{PayerByInterpreter(), nullptr};
 }
 
 inline int64_t Usable(void* p) { return static_cast<int64_t>(malloc_usable_size(p)); }
@@ -76,51 +104,51 @@ inline int64_t Usable(void* p) { return static_cast<int64_t>(malloc_usable_size(
 // ---- Raw domain ----
 
 void* RawMalloc(void*, size_t n) {
-  MemoryAccount* a = Payer();
-  if (a != nullptr && !a->Fits(n)) return nullptr;
+  const Payer a = CurrentPayer();
+  if (a && !a.Fits(n)) return nullptr;
   void* p = g_original.raw.malloc(g_original.raw.ctx, n);
-  if (p != nullptr && a != nullptr) a->Add(Usable(p));
+  if (p != nullptr && a) a.Add(Usable(p));
   return p;
 }
 
 void* RawCalloc(void*, size_t nelem, size_t elsize) {
-  MemoryAccount* a = Payer();
+  const Payer a = CurrentPayer();
   size_t n = 0;
-  if (a != nullptr && !__builtin_mul_overflow(nelem, elsize, &n) && !a->Fits(n)) return nullptr;
+  if (a && !__builtin_mul_overflow(nelem, elsize, &n) && !a.Fits(n)) return nullptr;
   void* p = g_original.raw.calloc(g_original.raw.ctx, nelem, elsize);
-  if (p != nullptr && a != nullptr) a->Add(Usable(p));
+  if (p != nullptr && a) a.Add(Usable(p));
   return p;
 }
 
 void* RawRealloc(void*, void* ptr, size_t n) {
-  MemoryAccount* a = Payer();
-  if (a == nullptr) return g_original.raw.realloc(g_original.raw.ctx, ptr, n);
+  const Payer a = CurrentPayer();
+  if (!a) return g_original.raw.realloc(g_original.raw.ctx, ptr, n);
   const int64_t old = ptr != nullptr ? Usable(ptr) : 0;
-  if (static_cast<int64_t>(n) > old && !a->Fits(n - static_cast<size_t>(old))) return nullptr;
+  if (static_cast<int64_t>(n) > old && !a.Fits(n - static_cast<size_t>(old))) return nullptr;
   void* p = g_original.raw.realloc(g_original.raw.ctx, ptr, n);
   // On failure the old block is untouched, and so is the account.
-  if (p != nullptr) a->Add(Usable(p) - old);
+  if (p != nullptr) a.Add(Usable(p) - old);
   return p;
 }
 
 void RawFree(void*, void* ptr) {
   if (ptr == nullptr) return;
-  if (MemoryAccount* a = Payer()) a->Add(-Usable(ptr));
+  if (const Payer a = CurrentPayer()) a.Add(-Usable(ptr));
   g_original.raw.free(g_original.raw.ctx, ptr);
 }
 
 // ---- Arenas ----
 
 void* ArenaAlloc(void*, size_t n) {
-  MemoryAccount* a = Payer();
-  if (a != nullptr && !a->Fits(n)) return nullptr;
+  const Payer a = CurrentPayer();
+  if (a && !a.Fits(n)) return nullptr;
   void* p = g_original.arena.alloc(g_original.arena.ctx, n);
-  if (p != nullptr && a != nullptr) a->Add(static_cast<int64_t>(n));
+  if (p != nullptr && a) a.Add(static_cast<int64_t>(n));
   return p;
 }
 
 void ArenaFree(void*, void* ptr, size_t n) {
-  if (MemoryAccount* a = Payer()) a->Add(-static_cast<int64_t>(n));
+  if (const Payer a = CurrentPayer()) a.Add(-static_cast<int64_t>(n));
   g_original.arena.free(g_original.arena.ctx, ptr, n);
 }
 
@@ -145,9 +173,18 @@ Status MemoryAccounting::Install() {
 
 bool MemoryAccounting::installed() { return g_installed.load(std::memory_order_acquire); }
 
-void MemoryAccounting::BindThread(MemoryAccount* account) { t_bound = account; }
+void MemoryAccounting::BindThread(MemoryAccount* account) {
+  FlushThread();
+  t_bound.account = account;
+}
 
-MemoryAccount* MemoryAccounting::BoundAccount() { return t_bound; }
+void MemoryAccounting::FlushThread() {
+  Bound& b = t_bound;
+  if (b.account != nullptr && b.unflushed != 0) b.account->Add(b.unflushed);
+  b.unflushed = 0;
+}
+
+MemoryAccount* MemoryAccounting::BoundAccount() { return t_bound.account; }
 
 void MemoryAccounting::RegisterInterpreter(const PyInterpreterState* interp, MemoryAccount* account) {
   std::unique_lock<std::shared_mutex> lock(g_registry_mu);
@@ -166,6 +203,7 @@ ScopedMemoryLimit::ScopedMemoryLimit(size_t allowance) {
   if (allowance == 0 || !MemoryAccounting::installed()) return;
   account_ = MemoryAccounting::BoundAccount();
   if (account_ == nullptr) return;
+  MemoryAccounting::FlushThread();
   previous_ = account_->limit();
   const int64_t base = account_->bytes() > 0 ? account_->bytes() : 0;
   const int64_t room = allowance > static_cast<size_t>(INT64_MAX - base) ? INT64_MAX : base + static_cast<int64_t>(allowance);
@@ -173,7 +211,9 @@ ScopedMemoryLimit::ScopedMemoryLimit(size_t allowance) {
 }
 
 ScopedMemoryLimit::~ScopedMemoryLimit() {
-  if (account_ != nullptr) account_->set_limit(previous_);
+  if (account_ == nullptr) return;
+  MemoryAccounting::FlushThread();
+  account_->set_limit(previous_);
 }
 
 }  // namespace interpd

@@ -19,7 +19,12 @@
 // Who pays (attribution), checked in this order on every call:
 //   1. A thread bound to an account (BindThread: a worker thread, for its
 //      whole life, so its interpreter's creation and destruction count too)
-//      pays for what it allocates and is credited for what it frees.
+//      pays for what it allocates and is credited for what it frees. It
+//      keeps a thread-local running sum and adds it to the account's atomic
+//      only when the sum passes +-kFlushBytes (and when a limit scope starts
+//      or ends, and when it unbinds), so most calls cost no atomic
+//      read-modify-write; the account's figure may lag by up to
+//      kFlushBytes, its limit checks on this thread never do.
 //   2. Any other thread that has a thread state attached pays to the
 //      account registered for that thread state's interpreter
 //      (RegisterInterpreter). Threads a script starts inherit no binding;
@@ -41,7 +46,8 @@
 //      would raise bytes() above limit() fails (returns NULL, which CPython
 //      turns into MemoryError) and charges nothing. Concurrent allocations
 //      of one account (a script's threads) may overshoot by what they
-//      request at the same instant.
+//      request at the same instant, plus up to kFlushBytes the bound thread
+//      has not added yet.
 //   3. The hooks never allocate through CPython and never take a lock that
 //      an allocating thread may hold (the registry lock is only ever held
 //      around map operations, which use the C++ heap).
@@ -78,10 +84,11 @@ class alignas(64) MemoryAccount {
   void set_limit(int64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
 
   // ---- Used by the allocator hooks ----
-  // Whether `n` more bytes fit under the limit (invariant 2).
-  bool Fits(size_t n) {
+  // Whether `n` more bytes fit under the limit (invariant 2); `unflushed`
+  // is the calling thread's sum not yet added.
+  bool Fits(size_t n, int64_t unflushed = 0) {
     const int64_t lim = limit();
-    if (lim == 0 || bytes() + static_cast<int64_t>(n) <= lim) return true;
+    if (lim == 0 || bytes() + unflushed + static_cast<int64_t>(n) <= lim) return true;
     refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -97,14 +104,20 @@ class MemoryAccounting {
  public:
   MemoryAccounting() = delete;
 
+  // How far a bound thread's charges may run ahead of its account's figure.
+  static constexpr int64_t kFlushBytes = 256 << 10;
+
   // Wraps the allocators (see the header comment). Idempotent.
   // REQUIRES: after Py_PreInitialize, before Py_InitializeFromConfig.
   static Status Install();
   static bool installed();
 
   // Makes the calling thread pay to `account` (rule 1); nullptr unbinds.
+  // Adds what the thread owed its previous account first.
   // REQUIRES: `account` outlives the binding.
   static void BindThread(MemoryAccount* account);
+  // Adds the calling thread's running sum to its bound account now.
+  static void FlushThread();
   // The calling thread's bound account, or nullptr.
   static MemoryAccount* BoundAccount();
 
