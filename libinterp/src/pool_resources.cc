@@ -125,6 +125,8 @@ bool PoolImpl::TryPopShared(const Slot& slot, TaskPtr* out) {
 }
 
 void PoolImpl::CompleteRun(Slot& slot, const TaskPtr& task, TaskResult result) {
+  // The worker's memory figure is exact when the caller gets the result.
+  MemoryAccounting::FlushThread();
   // Counted before the result is delivered, so a caller that got it finds
   // it in Stats().
   if (slot.lane == SlotLane::kFresh) fresh_runs_.fetch_add(1, std::memory_order_relaxed);

@@ -161,6 +161,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   // A standby waits here until activated, stopped, or orphaned.
   void WaitForActivation();
   Interpreter::Kind InterpreterKind() const;
+  // Pays an interpreter's first-script costs before it takes a task.
+  Status WarmUp();
 
   // Constant after construction.
   const std::shared_ptr<PoolImpl> pool_;

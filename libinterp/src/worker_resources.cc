@@ -20,6 +20,9 @@
 // order, and the watchdog's one entry per slot stays right. If S fails to
 // start, W keeps the slot and tries again a second later. If W is abandoned
 // (stuck) or stops first, S stops too (it is never handed the slot).
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "pool_impl.h"
@@ -30,6 +33,15 @@
 namespace interpd {
 
 namespace {
+
+// A worker leaving its slot (a spent spare, a recycled worker) destroys its
+// interpreter in the background: at the lowest CPU priority, so that on a
+// busy machine the teardown does not delay live work. Not for the compat
+// lane: its teardown holds the main GIL, which live compat workers and
+// every interpreter creation need.
+void DeprioritizeTeardown(SlotLane lane) {
+  if (lane != SlotLane::kCompat) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+}
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -62,11 +74,45 @@ void Worker::BeginResources() {
 Status Worker::SetUpResources() {
   if (MemoryAccounting::installed()) MemoryAccounting::RegisterInterpreter(interp_state_, &account_);
   Status s = PolicyEnforcer::InstallProcessGuards();
+  if (s.ok()) s = WarmUp();
   born_ns_.store(NowNanos(), std::memory_order_relaxed);
   return s;
 }
 
+Status Worker::WarmUp() {
+  // The first script an interpreter runs pays for one-time set-up: the code
+  // cache compiles through the AST (code_cache.cc), and the first use of
+  // _ast builds its ~120 node types; the compiler and the eval loop have
+  // first-use costs of their own. About 1.7 ms in all here, which every
+  // spare would add to its one run. Pay it now, off the latency path, by
+  // compiling and running a statement and an expression in a scratch
+  // namespace, through a scratch cache (the runner's cache and its hit
+  // counts stay untouched, and no script state is left behind).
+  CodeCache scratch(1);
+  CodeCache::Compiled code;
+  PyObject* globals = PyDict_New();
+  bool ok = globals != nullptr && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
+            scratch.Get("x = 1\nx", "<interpd warm-up>", &code);
+  if (ok) {
+    PyObject* r = PyEval_EvalCode(code.body, globals, globals);
+    PyObject* v = r != nullptr && code.last != nullptr ? PyEval_EvalCode(code.last, globals, globals) : nullptr;
+    ok = v != nullptr;
+    Py_XDECREF(v);
+    Py_XDECREF(r);
+  }
+  Py_CLEAR(code.body);
+  Py_CLEAR(code.last);
+  scratch.Clear();
+  Py_XDECREF(globals);
+  if (!ok) {
+    PyErr_Print();
+    return Status::Internal("cannot compile and run a statement in a new worker interpreter");
+  }
+  return Status::OK();
+}
+
 void Worker::EndResources() {
+  MemoryAccounting::FlushThread();
   if (interp_state_ != nullptr) {
     if (MemoryAccounting::installed()) MemoryAccounting::UnregisterInterpreter(interp_state_, &account_);
     pool_->InterpreterDestroyed(MemoryAccounting::installed() ? account_.bytes() : 0);
@@ -93,6 +139,7 @@ void Worker::MaybeStartSuccessor() {
   const auto now = std::chrono::steady_clock::now();
   if (now < retry_recycle_after_) return;
   const RecycleOptions& rules = pool_->options().recycle;
+  MemoryAccounting::FlushThread();
   // The task limit is looked ahead by one task; the other rules are only
   // known once reached.
   auto due = RecycleDue(rules, tasks_done() + 1, account_.bytes(), age_seconds());
@@ -110,6 +157,7 @@ bool Worker::AfterTask() {
     // started left the interpreter untouched: the spare stays.
     if (tasks_done() == 0) return false;
     pool_->SpareSpent(*slot_, shared_from_this());
+    DeprioritizeTeardown(slot_->lane);
     return true;
   }
   MaybeStartSuccessor();
@@ -142,6 +190,7 @@ bool Worker::HandOverIfReady() {
   std::shared_ptr<Worker> next = std::move(successor_);
   next->activated_.store(true, std::memory_order_release);
   slot_->Wake();
+  DeprioritizeTeardown(slot_->lane);
   return true;
 }
 
