@@ -5,7 +5,8 @@
 //                reading an old one, so none is freed before exit.
 //   g_all_mu     guards g_all.
 // Per interpreter (in PyInterpreterState_GetDict, under its GIL):
-//   "interpd.guarded"  present once InstallProcessGuards() ran (invariant 2).
+//   "interpd.guarded"  the frozenset of module names whose functions
+//                      InstallProcessGuards() replaced (invariant 2).
 #include "policy.h"
 
 #include <fcntl.h>
@@ -45,18 +46,9 @@ std::vector<std::unique_ptr<Compiled>>& AllPolicies() {
 
 constexpr const char kGuardedKey[] = "interpd.guarded";
 
-// Modules whose functions the guards replace. Creating one of them again
-// would hand a script the originals (invariant 2).
-constexpr std::array<std::string_view, 4> kGuardedModules = {"posix", "_signal", "faulthandler", "_imp"};
-
 std::string_view LastComponent(std::string_view name) {
   const size_t dot = name.rfind('.');
   return dot == std::string_view::npos ? name : name.substr(dot + 1);
-}
-
-bool IsGuardedModule(std::string_view name) {
-  const std::string_view last = LastComponent(name);
-  return std::find(kGuardedModules.begin(), kGuardedModules.end(), last) != kGuardedModules.end();
 }
 
 // CPython's own test extensions exist to poke at internals; several end the
@@ -70,11 +62,19 @@ int Deny(const std::string& what, const char* rule) {
 
 constexpr const char kSelfRule[] = "always: the signal would reach the daemon, not the script";
 
-bool InterpreterGuarded(PyInterpreterState* interp) {
-  PyObject* dict = PyInterpreterState_GetDict(interp);  // borrowed
-  if (dict == nullptr) return false;
-  PyObject* flag = PyDict_GetItemString(dict, kGuardedKey);  // borrowed, no exception
-  return flag != nullptr;
+// Whether the guards replaced functions of the extension module `name`
+// (last component) in the calling thread's interpreter. Creating it again
+// would hand a script the originals (invariant 2).
+bool IsGuardedModule(std::string_view name) {
+  PyObject* dict = PyInterpreterState_GetDict(PyInterpreterState_Get());  // borrowed
+  PyObject* guarded = dict != nullptr ? PyDict_GetItemString(dict, kGuardedKey) : nullptr;  // borrowed
+  if (guarded == nullptr) return false;
+  const std::string_view last = LastComponent(name);
+  PyObject* key = PyUnicode_FromStringAndSize(last.data(), static_cast<Py_ssize_t>(last.size()));
+  const int found = key != nullptr ? PySet_Contains(guarded, key) : -1;
+  Py_XDECREF(key);
+  if (found < 0) PyErr_Clear();
+  return found == 1;
 }
 
 // Text of a str/bytes/os.PathLike argument; false (no exception) for
@@ -284,7 +284,7 @@ int AuditHook(const char* event, PyObject* args, void*) {
       if (p.deny_ctypes && (name == "ctypes" || name == "_ctypes")) {
         return Deny("ctypes (import " + std::string(name) + ")", "policy.deny_ctypes");
       }
-      if (IsGuardedModule(name) && InterpreterGuarded(interp)) {
+      if (IsGuardedModule(name)) {
         return Deny("importing " + std::string(name) + " again",
                     "always: a new copy would undo the guards on functions that end the daemon");
       }
@@ -389,12 +389,31 @@ PyObject* GuardFaulthandler(PyObject*, PyObject*, PyObject*) {
   return DenyCall("this faulthandler function", "it crashes the process or takes over the daemon's signals");
 }
 
+// Wrappers keep the function they wrap in a capsule as their `self`
+// (opaque to Python; the original itself is untracked by the GC, so
+// gc.get_objects() cannot hand it out).
+PyObject* Original(PyObject* capsule) {
+  return static_cast<PyObject*>(PyCapsule_GetPointer(capsule, "interpd.guarded_original"));
+}
+
+// _posixsubprocess.fork_exec: what subprocess.Popen calls after its audit
+// event, and a way around it when called directly (it raises none).
+PyObject* GuardForkExec(PyObject* capsule, PyObject* args, PyObject* kwargs) {
+  PyObject* original = Original(capsule);
+  if (original == nullptr) return nullptr;
+  const Compiled* c = g_current.load(std::memory_order_acquire);
+  if (c != nullptr && c->policy.deny_subprocess) {
+    PyErr_SetString(PyExc_PermissionError,
+                    "interpd policy: subprocess (_posixsubprocess.fork_exec) denied (policy.deny_subprocess)");
+    return nullptr;
+  }
+  return PyObject_Call(original, args, kwargs);
+}
+
 // _imp.create_builtin(spec) / _imp.create_dynamic(spec, file=None): refuse
-// to build a guarded module again. `self` is a capsule holding the original
-// function (opaque to Python; the original itself is untracked by the GC,
-// so gc.get_objects() cannot hand it out).
+// to build a guarded module again.
 PyObject* CallOriginal(PyObject* capsule, PyObject* args, PyObject* kwargs) {
-  auto* original = static_cast<PyObject*>(PyCapsule_GetPointer(capsule, "interpd.guarded_original"));
+  PyObject* original = Original(capsule);
   if (original == nullptr) return nullptr;
   PyObject* spec = Arg(args, 0);
   if (spec != nullptr) {
@@ -435,6 +454,8 @@ PyMethodDef kPidfdDef = {"pidfd_send_signal", INTERPD_GUARD(GuardPidfdSendSignal
                          "pidfd_send_signal(pidfd, sig, siginfo=None, flags=0), guarded by interpd."};
 PyMethodDef kFaulthandlerDef = {"refused", INTERPD_GUARD(GuardFaulthandler), METH_VARARGS | METH_KEYWORDS,
                                 "Refused by interpd."};
+PyMethodDef kForkExecDef = {"fork_exec", INTERPD_GUARD(GuardForkExec), METH_VARARGS | METH_KEYWORDS,
+                            "_posixsubprocess.fork_exec, guarded by interpd."};
 PyMethodDef kCreateBuiltinDef = {"create_builtin", INTERPD_GUARD(CallOriginal), METH_VARARGS | METH_KEYWORDS,
                                  "_imp.create_builtin, guarded by interpd."};
 PyMethodDef kCreateDynamicDef = {"create_dynamic", INTERPD_GUARD(CallOriginal), METH_VARARGS | METH_KEYWORDS,
@@ -560,7 +581,18 @@ Status PolicyEnforcer::InstallProcessGuards() {
         {"_fatal_error_c_thread", &kFaulthandlerDef}, {"_stack_overflow", &kFaulthandlerDef},
         {"register", &kFaulthandlerDef}, {"dump_traceback_later", &kFaulthandlerDef}}},
   };
+  // The extension modules guarded here: creating them again is refused.
+  // (os and signal are Python modules that take their functions from posix
+  // and _signal: importing them again is harmless.)
+  PyObject* guarded = PySet_New(nullptr);
+  auto note = [guarded](const char* module) {
+    if (std::string_view(module) == "os" || std::string_view(module) == "signal") return;
+    PyObject* name = PyUnicode_FromString(module);
+    if (name == nullptr || PySet_Add(guarded, name) != 0) PyErr_Clear();
+    Py_XDECREF(name);
+  };
   for (const Target& t : kTargets) {
+    if (guarded == nullptr) break;
     PyObject* m = ImportOptional(t.module);
     if (m == nullptr) {
       if (PyErr_Occurred()) break;
@@ -572,20 +604,34 @@ Status PolicyEnforcer::InstallProcessGuards() {
     }
     Py_DECREF(m);
     if (r < 0) break;
+    note(t.module);
   }
-  if (!PyErr_Occurred()) {
-    PyObject* imp = PyImport_ImportModule("_imp");
-    if (imp != nullptr) {
-      if (Wrap(imp, "create_builtin", &kCreateBuiltinDef) == 0) Wrap(imp, "create_dynamic", &kCreateDynamicDef);
-      Py_DECREF(imp);
-    }
+  struct Wrapped {
+    const char* module;
+    const char* name;
+    PyMethodDef* def;
+  };
+  static const Wrapped kWrapped[] = {
+      {"_posixsubprocess", "fork_exec", &kForkExecDef},
+      {"_imp", "create_builtin", &kCreateBuiltinDef},
+      {"_imp", "create_dynamic", &kCreateDynamicDef},
+  };
+  for (const Wrapped& w : kWrapped) {
+    if (guarded == nullptr || PyErr_Occurred()) break;
+    PyObject* m = ImportOptional(w.module);
+    if (m == nullptr) continue;
+    if (Wrap(m, w.name, w.def) == 0) note(w.module);
+    Py_DECREF(m);
   }
-  if (!PyErr_Occurred()) {
+  if (guarded != nullptr && !PyErr_Occurred()) {
+    PyObject* frozen = PyFrozenSet_New(guarded);
     PyObject* dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
-    if (dict == nullptr || PyDict_SetItemString(dict, kGuardedKey, Py_True) != 0) {
+    if (frozen == nullptr || dict == nullptr || PyDict_SetItemString(dict, kGuardedKey, frozen) != 0) {
       if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "no interpreter dict");
     }
+    Py_XDECREF(frozen);
   }
+  Py_XDECREF(guarded);
   if (PyErr_Occurred()) {
     PyErr_Print();
     return Status::Internal("cannot install interpd's process guards in a worker interpreter");

@@ -71,6 +71,12 @@ TEST_CASE("each audit rule denies its operations and names itself", "[policy]") 
       {"import os\nos.system('true')", "interpd policy: subprocess (os.system) denied (policy.deny_subprocess)"},
       {"import os\nos.posix_spawn('/bin/true', ['true'], {})",
        "interpd policy: subprocess (os.posix_spawn) denied (policy.deny_subprocess)"},
+      // What subprocess.Popen calls after its audit event; it raises none.
+      {"import _posixsubprocess, os\n"
+       "r, w = os.pipe()\n"
+       "_posixsubprocess.fork_exec([b'/bin/true'], [b'/bin/true'], True, (w,), None, None, -1, -1, -1, -1, -1, -1,\n"
+       "                           r, w, False, False, -1, None, None, None, -1, None, True)",
+       "interpd policy: subprocess (_posixsubprocess.fork_exec) denied (policy.deny_subprocess)"},
       {"import os\nos.kill(999999, 15)", "interpd policy: os.kill(999999) denied (policy.deny_kill)"},
       {"import ctypes", "interpd policy: ctypes (import ctypes) denied (policy.deny_ctypes)"},
       {"import socket\nsocket.socket()", "interpd policy: socket denied (policy.deny_socket)"},
@@ -246,6 +252,32 @@ TEST_CASE("the guards survive reload(), sys.modules tricks and re-creating the m
                         " and f.__self__ is not None and type(f.__self__).__name__ != 'PyCapsule']");
   INFO(Describe(scan));
   CHECK(scan.value == Value::List({}));
+}
+
+TEST_CASE("faulthandler is refused where it loads (the compat lane) and stays an ImportError elsewhere",
+          "[policy][guards]") {
+  PolicyScope scope(Policy{});
+  PoolOptions o;
+  o.compat_workers = 1;
+  auto pool = MakePool(1, o);
+  TaskResult iso = Run(*pool, "import faulthandler");
+  INFO(Describe(iso));
+  REQUIRE(iso.error.has_value());
+  CHECK(iso.error->type == "ImportError");
+  TaskRequest compat;
+  compat.code = "import faulthandler\nfaulthandler._sigsegv()";
+  compat.lane = Lane::kCompat;
+  TaskResult c = pool->Submit(compat).Get();
+  INFO(Describe(c));
+  REQUIRE(c.error.has_value());
+  CHECK(c.error->message ==
+        "interpd policy: this faulthandler function denied (always: it crashes the process or takes over the "
+        "daemon's signals)");
+  compat.code = "import faulthandler, signal\nfaulthandler.register(signal.SIGTERM)";
+  CHECK(pool->Submit(compat).Get().error->type == "PermissionError");
+  // The rest of faulthandler works.
+  compat.code = "import faulthandler\nfaulthandler.is_enabled() in (True, False)";
+  CHECK(pool->Submit(compat).Get().value == Value::Bool(true));
 }
 
 TEST_CASE("the policy never applies to the main interpreter", "[policy]") {

@@ -34,7 +34,7 @@ namespace interpd {
 // docs/security.md for what it does not stop.
 struct Policy {
   // subprocess.Popen, os.system, os.exec*, os.posix_spawn*, os.spawn*,
-  // os.fork*, pty.spawn.
+  // os.fork*, pty.spawn, and _posixsubprocess.fork_exec called directly.
   bool deny_subprocess = false;
   // os.kill, os.killpg, signal.pthread_kill, signal.pidfd_send_signal of
   // other processes. Signalling the daemon itself is always refused.
@@ -64,7 +64,7 @@ struct RuntimeOptions {
   std::chrono::milliseconds straggler_wait{2000};
   // Wrap CPython's raw and arena allocators to count each worker
   // interpreter's memory (needed for memory limits and memory-based
-  // recycling; docs/memory.md). Decided once: CPython's allocators can only
+  // recycling; docs/resources.md). Decided once: CPython's allocators can only
   // be replaced before it starts.
   bool memory_accounting = true;
   // The initial policy for worker interpreters (SetPolicy changes it).
