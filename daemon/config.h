@@ -128,7 +128,7 @@ struct TasksConfig {
   friend bool operator==(const TasksConfig&, const TasksConfig&) = default;
 };
 
-// Per-task resource limits (docs/memory.md).
+// Per-task resource limits (docs/resources.md).
 // The daemon always runs with memory accounting (RuntimeOptions), which
 // memory limits and memory-based recycling rely on.
 struct LimitsConfig {

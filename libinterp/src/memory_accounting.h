@@ -14,7 +14,7 @@
 // Arena calls carry their size. Raw blocks are sized with
 // malloc_usable_size, on allocation and on free, so both sides count the
 // same bytes (the block's real footprint, slack included).
-// docs/memory.md lists what this cannot see and how far off it can be.
+// docs/resources.md lists what this cannot see and how far off it can be.
 //
 // Who pays (attribution), checked in this order on every call:
 //   1. A thread bound to an account (BindThread: a worker thread, for its
@@ -71,12 +71,12 @@ class alignas(64) MemoryAccount {
   MemoryAccount& operator=(const MemoryAccount&) = delete;
 
   // Bytes charged and not yet credited. May dip below zero transiently (or,
-  // see docs/memory.md, by blocks allocated before the account existed and
+  // see docs/resources.md, by blocks allocated before the account existed and
   // freed under it); readers that show it clamp at zero.
   // Relaxed: a statistic and a quota check; nothing is published through it.
   int64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
   // Allocations refused because of limit() (each one a MemoryError, unless
-  // CPython retried the request elsewhere; see docs/memory.md).
+  // CPython retried the request elsewhere; see docs/resources.md).
   uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
   // The ceiling bytes() may not pass; 0 = none.
   int64_t limit() const { return limit_.load(std::memory_order_relaxed); }

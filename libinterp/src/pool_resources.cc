@@ -1,6 +1,6 @@
 // PoolImpl, resource control: the compat and fresh lanes, recycling
 // hand-over, spares, and the memory figures in Stats (pool_impl.h has the
-// contract; docs/memory.md the design).
+// contract; docs/resources.md the design).
 #include <string>
 
 #include "memory_accounting.h"

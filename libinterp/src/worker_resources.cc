@@ -1,6 +1,6 @@
 // Worker, resource control: the memory account, process guards, recycling
 // by hand-over to a standby successor, and one-shot spares (worker.h
-// invariant 6; docs/memory.md).
+// invariant 6; docs/resources.md).
 //
 // Recycling, step by step (W: the worker being recycled, S: its successor):
 //   1. After a task, W finds a rule of RecycleOptions reached (max_tasks: it

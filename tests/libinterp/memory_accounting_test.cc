@@ -18,7 +18,7 @@ using interpd::test::Script;
 namespace {
 
 constexpr int64_t kMiB = 1 << 20;
-// docs/memory.md, "How far off it is": one large object is counted within
+// docs/resources.md, "How far off it is": one large object is counted within
 // this of its size (the bytes of the task itself, plus at most one arena
 // obmalloc took or gave back meanwhile).
 constexpr int64_t kTolerance = 2 * kMiB;

@@ -46,7 +46,7 @@ class Dispatcher {
   virtual void Post(std::function<void()> fn) = 0;
 };
 
-// When a worker's interpreter is replaced by a new one (docs/memory.md,
+// When a worker's interpreter is replaced by a new one (docs/resources.md,
 // "Recycling"). Checked after each task; zero disables a rule.
 struct RecycleOptions {
   uint64_t max_tasks = 0;                    // tasks run by one interpreter
@@ -158,7 +158,7 @@ struct PoolStats {
   uint64_t recycled = 0;           // interpreters recycled (all slots)
   // Interpreters destroyed (recycled, spent spares, shutdown, abandoned
   // ones that came back) and the accounted bytes they left behind: memory
-  // CPython never freed when it destroyed them (docs/memory.md).
+  // CPython never freed when it destroyed them (docs/resources.md).
   uint64_t interpreters_destroyed = 0;
   int64_t memory_left_behind = 0;
   bool memory_accounting = false;

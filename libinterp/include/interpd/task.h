@@ -31,7 +31,7 @@ enum class Isolation : uint8_t {
   kFresh,  // an interpreter no earlier script has touched
 };
 
-// Which kind of interpreter runs a script (docs/memory.md, "Lanes").
+// Which kind of interpreter runs a script (docs/resources.md, "Lanes").
 enum class Lane : uint8_t {
   kIsolated,  // own GIL and allocator (PEP 684); refuses single-phase-init C extensions
   kCompat,    // shares the main interpreter's GIL; imports single-phase-init extensions
