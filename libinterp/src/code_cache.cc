@@ -49,9 +49,9 @@ bool CodeCache::Get(const std::string& source, const std::string& filename, Comp
   ++misses_;
   Compiled code;
   // Another interpreter may have compiled it already (shared_code_cache.h).
-  if (!SharedCodeCache::Load(source, filename, &code)) {
+  if (!shared_ || !SharedCodeCache::Load(source, filename, &code)) {
     if (!Compile(source, filename, &code)) return false;
-    SharedCodeCache::Store(source, filename, code);
+    if (shared_) SharedCodeCache::Store(source, filename, code);
   }
   if (capacity_ > 0) {
     if (lru_.size() >= capacity_) {

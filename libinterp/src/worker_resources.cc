@@ -87,8 +87,9 @@ Status Worker::WarmUp() {
   // spare would add to its one run. Pay it now, off the latency path, by
   // compiling and running a statement and an expression in a scratch
   // namespace, through a scratch cache (the runner's cache and its hit
-  // counts stay untouched, and no script state is left behind).
-  CodeCache scratch(1);
+  // counts stay untouched, and no script state is left behind) that does not
+  // use the shared cache (loading from it would skip the compiler).
+  CodeCache scratch(1, /*shared=*/false);
   CodeCache::Compiled code;
   PyObject* globals = PyDict_New();
   bool ok = globals != nullptr && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
