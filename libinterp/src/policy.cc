@@ -7,6 +7,7 @@
 // Per interpreter (in PyInterpreterState_GetDict, under its GIL):
 //   "interpd.guarded"  the frozenset of module names whose functions
 //                      InstallProcessGuards() replaced (invariant 2).
+//   "interpd.isolated" present in isolated worker interpreters.
 #include "policy.h"
 
 #include <fcntl.h>
@@ -45,6 +46,12 @@ std::vector<std::unique_ptr<Compiled>>& AllPolicies() {
 }
 
 constexpr const char kGuardedKey[] = "interpd.guarded";
+constexpr const char kIsolatedKey[] = "interpd.isolated";
+
+bool InterpreterIsolated() {
+  PyObject* dict = PyInterpreterState_GetDict(PyInterpreterState_Get());  // borrowed
+  return dict != nullptr && PyDict_GetItemString(dict, kIsolatedKey) != nullptr;
+}
 
 std::string_view LastComponent(std::string_view name) {
   const size_t dot = name.rfind('.');
@@ -278,6 +285,15 @@ int AuditHook(const char* event, PyObject* args, void*) {
         return 0;
       }
       const std::string_view name(raw);
+      if (compat::InitUnsafeInIsolatedInterpreter(name) && InterpreterIsolated()) {
+        // Not a policy refusal: an ImportError, which the importer of this
+        // accelerator module expects and answers with its fallback.
+        PyErr_Format(PyExc_ImportError,
+                     "interpd: %s is not imported in isolated interpreters on this CPython version (its "
+                     "single-phase init would corrupt state other interpreters use)",
+                     raw);
+        return -1;
+      }
       if (IsTestModule(LastComponent(name))) {
         return Deny("importing " + std::string(name), "always: CPython's test modules can end the process");
       }
@@ -561,7 +577,7 @@ bool PolicyEnforcer::PathAllowed(const std::string& resolved, const std::vector<
   return false;
 }
 
-Status PolicyEnforcer::InstallProcessGuards() {
+Status PolicyEnforcer::InstallProcessGuards(bool isolated) {
   struct Target {
     const char* module;
     std::vector<std::pair<const char*, PyMethodDef*>> names;
@@ -593,6 +609,9 @@ Status PolicyEnforcer::InstallProcessGuards() {
   };
   for (const Target& t : kTargets) {
     if (guarded == nullptr) break;
+    // faulthandler is single-phase: an isolated interpreter refuses it, but
+    // only after running its init function. Do not run it for nothing.
+    if (isolated && std::string_view(t.module) == "faulthandler") continue;
     PyObject* m = ImportOptional(t.module);
     if (m == nullptr) {
       if (PyErr_Occurred()) break;
@@ -626,7 +645,8 @@ Status PolicyEnforcer::InstallProcessGuards() {
   if (guarded != nullptr && !PyErr_Occurred()) {
     PyObject* frozen = PyFrozenSet_New(guarded);
     PyObject* dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
-    if (frozen == nullptr || dict == nullptr || PyDict_SetItemString(dict, kGuardedKey, frozen) != 0) {
+    if (frozen == nullptr || dict == nullptr || PyDict_SetItemString(dict, kGuardedKey, frozen) != 0 ||
+        (isolated && PyDict_SetItemString(dict, kIsolatedKey, Py_True) != 0)) {
       if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "no interpreter dict");
     }
     Py_XDECREF(frozen);

@@ -51,8 +51,9 @@ class PolicyEnforcer {
   static Policy Current();
 
   // Replaces the process-ending functions in the calling interpreter.
+  // `isolated`: it has its own GIL and allocator (not the compat lane).
   // REQUIRES: a worker interpreter's GIL, before it runs any script.
-  static Status InstallProcessGuards();
+  static Status InstallProcessGuards(bool isolated);
 
   // The path a write to `path` would touch, absolute and with the symlinks
   // of its directory resolved (and of the file itself when `follow` and it

@@ -10,11 +10,10 @@
 //      the slot, and waits (GIL released) to be activated.
 //   3. W, between two tasks (or woken from its idle wait), sees S ready and
 //      hands the slot over under the pool and slot locks: slot.worker = S.
-//      max_tasks is a hard cap: after its last task W waits for S instead
-//      of taking another. max_memory and max_age are checked after a task
-//      and W serves on until S is ready.
 //      Then it activates S, leaves its loop, and destroys its interpreter on
-//      its own thread.
+//      its own thread. (max_tasks is a hard cap: after its last task W waits
+//      for S instead of taking another. For max_memory and max_age, W serves
+//      on until S is ready.)
 //   4. S starts taking tasks from the slot's queues.
 // Only one of W and S takes tasks at any time, so pinned tasks keep their
 // order, and the watchdog's one entry per slot stays right. If S fails to
@@ -73,7 +72,7 @@ void Worker::BeginResources() {
 
 Status Worker::SetUpResources() {
   if (MemoryAccounting::installed()) MemoryAccounting::RegisterInterpreter(interp_state_, &account_);
-  Status s = PolicyEnforcer::InstallProcessGuards();
+  Status s = PolicyEnforcer::InstallProcessGuards(slot_->lane != SlotLane::kCompat);
   if (s.ok()) s = WarmUp();
   born_ns_.store(NowNanos(), std::memory_order_relaxed);
   return s;

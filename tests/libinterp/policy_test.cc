@@ -280,6 +280,30 @@ TEST_CASE("faulthandler is refused where it loads (the compat lane) and stays an
   CHECK(pool->Submit(compat).Get().value == Value::Bool(true));
 }
 
+TEST_CASE("decimal works in every isolated interpreter, spares and recycled ones included", "[policy][compat]") {
+  // CPython 3.12 runs _decimal's single-phase init in an isolated
+  // interpreter before refusing it, and the second interpreter to do so
+  // crashed the process; interpd refuses that import up front there, and
+  // decimal uses its pure-Python implementation.
+  PoolOptions o;
+  o.fresh_spares = 1;
+  o.recycle.max_tasks = 2;
+  auto pool = MakePool(2, o);
+  const std::string code = "import fractions, decimal\n(str(decimal.Decimal(1) / 7), str(fractions.Fraction(2, 4)))";
+  for (int i = 0; i < 6; ++i) {
+    TaskRequest r;
+    r.code = code;
+    if (i % 3 == 2) {
+      r.isolation = Isolation::kFresh;
+    } else {
+      r.worker = i % 2;
+    }
+    TaskResult res = pool->Submit(r).Get();
+    INFO(Describe(res));
+    CHECK(res.value == Value::Tuple({Value::Str("0.1428571428571428571428571429"), Value::Str("1/2")}));
+  }
+}
+
 TEST_CASE("the policy never applies to the main interpreter", "[policy]") {
   Policy p;
   p.deny_subprocess = true;
