@@ -165,6 +165,21 @@ struct PolicyConfig {
   friend bool operator==(const PolicyConfig&, const PolicyConfig&) = default;
 };
 
+struct ActorsConfig {
+  // Extra worker threads that host actors and take no unpinned scripts, so a
+  // long script cannot delay an actor. 0 = actors share the script workers
+  // (their messages run between scripts).
+  std::uint32_t workers = 0;
+  // Timeout of an actor.call that names none; 0 = none.
+  Duration call_timeout = std::chrono::seconds(30);
+  // on-failure restarts allowed within restart_window before an actor is
+  // marked failed, when actor.spawn does not say.
+  std::uint32_t max_restarts = 3;
+  Duration restart_window = std::chrono::seconds(60);
+
+  friend bool operator==(const ActorsConfig&, const ActorsConfig&) = default;
+};
+
 struct PythonConfig {
   // PyConfig.home; "" = the CPython prefix found at build time
   // (ResolvePythonHome()).
@@ -216,12 +231,9 @@ struct Config {
   LimitsConfig limits;
   RecycleConfig recycle;
   PolicyConfig policy;
+  ActorsConfig actors;
   PythonConfig python;
   LogConfig log;
-  // Reserved for a later section, its own struct and table here and in
-  // config/interpd.toml; ConfigLoader already refuses it by name so an
-  // early adopter's file fails loudly instead of being half-applied:
-  //   [actors]            actor restart policy defaults, mailbox bounds
 
   friend bool operator==(const Config&, const Config&) = default;
 

@@ -14,6 +14,7 @@
 #include "daemon/logging.h"
 #include "interpd/pool.h"
 #include "interpd/runtime.h"
+#include "actor_methods.h"
 #include "listen_socket.h"
 #include "peer_access.h"
 #include "rpc_methods.h"
@@ -53,6 +54,9 @@ std::shared_ptr<const ServerLimits> MakeLimits(const Config& c) {
   l->default_lane = c.tasks.default_lane == LaneChoice::kCompat ? Lane::kCompat
                     : c.tasks.default_lane == LaneChoice::kAuto ? Lane::kAuto
                                                                 : Lane::kIsolated;
+  l->actor_call_timeout = std::chrono::duration<double>(c.actors.call_timeout);
+  l->actor_max_restarts = static_cast<int>(c.actors.max_restarts);
+  l->actor_restart_window = std::chrono::duration<double>(c.actors.restart_window);
   return l;
 }
 
@@ -139,6 +143,7 @@ int Daemon::Impl::Run() {
   }
   PoolOptions po;
   po.workers = static_cast<int>(ResolveWorkerCount(config.workers.count));
+  po.actor_workers = static_cast<int>(config.actors.workers);
   po.queue_limit = config.workers.queue_limit;
   po.idle_spin = std::chrono::microseconds(config.workers.idle_spin_us);
   po.interrupt_grace = std::chrono::duration<double>(config.workers.interrupt_grace);
@@ -150,6 +155,8 @@ int Daemon::Impl::Run() {
   po.compat_workers = static_cast<int>(config.workers.compat_count);
   po.fresh_spares = static_cast<int>(config.workers.fresh_spares);
   po.dispatcher = std::make_shared<IoDispatcher>(io);
+  // One pool per daemon: named channels die with it (faster shutdown).
+  po.release_named_channels_at_shutdown = true;
   s = WorkerPool::Create(*runtime, po, &pool);
   if (!s.ok()) {
     spdlog::critical("cannot start the workers: {}", s.message());
@@ -159,6 +166,7 @@ int Daemon::Impl::Run() {
 
   server = std::make_unique<Server>(io, *runtime, *pool, MakeLimits(config), policy);
   s = RegisterCoreMethods(*server);
+  if (s.ok()) s = RegisterActorMethods(*server);
   if (s.ok()) s = server->Listen(listen.fd);
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
@@ -176,8 +184,9 @@ int Daemon::Impl::Run() {
   ArmWatchdog();
 
   const std::string where = listen.inherited ? "the socket systemd passed" : listen.path;
-  spdlog::info("interpd {} ready: CPython {}, {} workers, listening on {}{}", INTERPD_VERSION,
-               runtime->python_version(), pool->size(), where,
+  spdlog::info("interpd {} ready: CPython {}, {} workers{}, listening on {}{}", INTERPD_VERSION,
+               runtime->python_version(), po.workers,
+               po.actor_workers ? " + " + std::to_string(po.actor_workers) + " actor workers" : std::string(), where,
                policy->open() ? "" : " (peers restricted by allow_users/allow_groups)");
   Notify("READY=1\nSTATUS=serving with " + std::to_string(pool->size()) + " workers");
 
@@ -259,6 +268,7 @@ void Daemon::Impl::Reload() {
   }
   if (auto logger = spdlog::default_logger()) Logging::SetLevel(*logger, next.log.level);
   server->SetLimits(MakeLimits(next));
+  pool->SetLimits(next.workers.queue_limit, std::chrono::duration<double>(next.workers.interrupt_grace));
   server->SetPolicy(policy);
   Runtime::SetPolicy(MakePolicy(next.policy));
   int applied = 0;

@@ -54,7 +54,11 @@ Status ReadScript(const std::string& path, std::string* out) {
   return Status::OK();
 }
 
-void Ping(const SessionPtr&, Request, Responder r) { r.Result(Str("pong")); }
+void Ping(const SessionPtr&, Request req, Responder r) {
+  ParamsReader p(req.params);
+  if (Status st = p.Finish(); !st.ok()) return r.Fail(st);
+  r.Result(Str("pong"));
+}
 
 void Version(const SessionPtr& session, Request req, Responder r) {
   ParamsReader p(req.params);
@@ -204,7 +208,8 @@ Value RunResultToValue(const TaskResult& res, const protocol::Limits& limits) {
     std::string scratch;
     protocol::JsonWriteOptions opts;
     opts.root = "value";
-    opts.max_depth = limits.max_depth;
+    // The value sits one level inside the result object it is sent in.
+    opts.max_depth = limits.max_depth - 1;
     Status st = protocol::AppendJson(value, &scratch, opts);
     if (!st.ok()) {
       status = TaskStatus::kError;

@@ -49,6 +49,9 @@ struct ServerLimits {
   uint64_t max_memory_limit = 0;                 // cap; 0: none
   std::chrono::duration<double> cpu_limit{0};    // per run; 0: none
   Lane default_lane = Lane::kIsolated;
+  std::chrono::duration<double> actor_call_timeout{30};  // 0: none
+  int actor_max_restarts = 3;
+  std::chrono::duration<double> actor_restart_window{60};
 };
 
 using SessionPtr = std::shared_ptr<Session>;
@@ -87,6 +90,7 @@ class Server {
   std::shared_ptr<const ServerLimits> limits() const { return limits_; }
   WorkerPool& pool() { return pool_; }
   Runtime& runtime() { return runtime_; }
+  boost::asio::io_context& io() { return io_; }
   bool accepting() const { return accepting_; }
   void SessionClosed(Session* session);
   void Log(spdlog::level::level_enum level, const std::string& message);

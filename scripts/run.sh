@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DINTERPD_BUILD_TESTS=OFF \
   -DINTERPD_BUILD_BENCH=OFF >/dev/null
-cmake --build build-release -j "$(nproc)" --target interpd
+cmake --build build-release -j "$(nproc)" --target interpd interpctl
 exec ./build-release/daemon/interpd "$@"

@@ -126,6 +126,17 @@ class BasicChannel {
     return SendSlow(std::move(v), deadline, intr);
   }
 
+  // As TrySend, but takes the value only on success: on kOverloaded or
+  // kClosed `v` is left as it was (the caller may block with it next).
+  Status TrySendFrom(Value& v) {
+    switch (TryReserve()) {
+      case Attempt::kOk: return Publish(std::move(v));
+      case Attempt::kClosed: return Status::Closed("channel closed");
+      case Attempt::kNotNow: break;
+    }
+    return Status::Overloaded("channel full");
+  }
+
   // Never blocks. kOverloaded when full, kClosed when closed.
   Status TrySend(Value v) {
     switch (TryReserve()) {

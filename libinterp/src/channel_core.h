@@ -102,6 +102,8 @@ class ChannelCore final : public Handle {
     return chan_.Send(std::move(v), deadline, intr);
   }
   Status TrySend(Value v) { return chan_.TrySend(std::move(v)); }
+  // Takes `v` only on success (see BasicChannel::TrySendFrom).
+  Status TrySendFrom(Value& v) { return chan_.TrySendFrom(v); }
   // REQUIRES: out != nullptr; intr as for Send.
   Status Recv(Value* out, Deadline deadline = kForever, Interrupt* intr = nullptr) {
     return chan_.Recv(out, deadline, intr);

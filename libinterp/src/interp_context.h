@@ -16,14 +16,42 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+
+#include "interrupt.h"
 #include "output_capture.h"
+#include "share.h"
 
 namespace interpd {
+
+class ActorHost;
+class ActorSystem;
+struct Slot;
 
 struct InterpreterContext {
   // Constant after the worker starts.
   int worker_id = -1;
   int64_t interpreter_id = -1;
+
+  // The worker thread's ident (for clearing its pending async exception).
+  unsigned long thread_ident = 0;
+
+  // The task running now (nullptr between tasks).
+  Task* task = nullptr;
+
+  // The owner side of this interpreter's zero-copy exports (share.h).
+  std::shared_ptr<ShareOwner> share_owner;
+
+  // Fired by the watchdog's interrupter (with the GIL of this interpreter)
+  // to wake the current task out of a blocking channel call, where its GIL
+  // is released and an async exception cannot reach it. Reset per task.
+  // Fire() is safe from any thread.
+  Interrupt interrupt;
+
+  // The pool's actors, this worker's slot and its actor host (actor_host.h).
+  ActorSystem* actor_system = nullptr;
+  Slot* slot = nullptr;
+  ActorHost* actor_host = nullptr;
 
   // The current task's captured output and standard input.
   OutputCapture output;

@@ -27,6 +27,15 @@ struct ModuleState {
   PyObject* task_timeout = nullptr;     // interpd.TaskTimeout (BaseException)
   PyObject* task_cancelled = nullptr;   // interpd.TaskCancelled (BaseException)
   PyObject* not_shareable = nullptr;    // interpd.NotShareableError (ValueError)
+  PyObject* shared_buffer_type = nullptr;  // interpd.SharedBuffer
+  PyObject* channel_type = nullptr;        // interpd.Channel
+  PyObject* channel_closed = nullptr;      // interpd.ChannelClosed
+  PyObject* channel_empty = nullptr;       // interpd.ChannelEmpty
+  PyObject* channel_full = nullptr;        // interpd.ChannelFull
+  PyObject* actor_handle_type = nullptr;   // interpd.ActorHandle
+  PyObject* actor_error = nullptr;         // interpd.ActorError
+  PyObject* deadlock_error = nullptr;      // interpd.DeadlockError (RuntimeError)
+  PyObject* actor_not_found = nullptr;     // interpd.ActorNotFound (LookupError)
 };
 
 ModuleState* GetModuleState(PyObject* module);
@@ -37,6 +46,9 @@ ModuleState* GetModuleStateByType(PyTypeObject* type);
 // a source for sys.stdin. REQUIRES: GIL; `state` of this interpreter.
 PyObject* NewTextSink(ModuleState* state, int stream);
 PyObject* NewTextSource(ModuleState* state);
+
+// A releasing safe point (share.h): every interpd call starts with one.
+void SafePoint();
 
 }  // namespace interpd
 

@@ -57,7 +57,7 @@ void OutputCapture::End() {
 }
 
 void OutputCapture::Write(OutputStream stream, std::string_view utf8) {
-  if (task_ == nullptr || truncated_ || utf8.empty()) return;
+  if (task_ == nullptr || suspended_ > 0 || truncated_ || utf8.empty()) return;
   if (used_ + utf8.size() > limit_) {
     utf8 = utf8.substr(0, Utf8Prefix(utf8, limit_ - used_));
     truncated_ = true;

@@ -33,7 +33,11 @@ class OutputCapture {
   // Emits pending streamed text (sys.stdout.flush()).
   void Flush();
 
-  bool active() const { return task_ != nullptr; }
+  bool active() const { return task_ != nullptr && suspended_ == 0; }
+  // Actor methods run on a worker, sometimes nested inside a script's call;
+  // their output is not the script's: it is dropped while suspended.
+  void Suspend() { ++suspended_; }
+  void Resume() { --suspended_; }
   bool truncated() const { return truncated_; }
   std::string TakeStdout() { return std::move(out_); }
   std::string TakeStderr() { return std::move(err_); }
@@ -46,6 +50,7 @@ class OutputCapture {
   void Emit();
 
   Task* task_ = nullptr;
+  int suspended_ = 0;
   bool streaming_ = false;
   size_t limit_ = 0;
   size_t used_ = 0;

@@ -2,6 +2,7 @@
 #include <deque>
 #include <thread>
 
+#include "channel_registry.h"
 #include "interpd/pool.h"
 #include "pool_impl.h"
 
@@ -148,7 +149,11 @@ bool TaskFuture::WaitFor(std::chrono::duration<double> timeout) const { return h
 // ---- PoolImpl ---------------------------------------------------------------------------
 
 PoolImpl::PoolImpl(Runtime& runtime, const PoolOptions& options)
-    : runtime_(runtime), options_(options), shared_(options.queue_limit > 0 ? options.queue_limit : 1024) {}
+    : runtime_(runtime),
+      options_(options),
+      shared_(options.queue_limit > 0 ? options.queue_limit : 1024),
+      queue_limit_(options.queue_limit),
+      interrupt_grace_(options.interrupt_grace.count()) {}
 
 PoolImpl::~PoolImpl() = default;
 
@@ -156,10 +161,18 @@ Status PoolImpl::Start() {
   int n = options_.workers;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (n > 1024) return Status::InvalidArgument("at most 1024 workers");
-  for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(i));
+  if (options_.actor_workers < 0 || n + options_.actor_workers > 1024) {
+    return Status::InvalidArgument("at most 1024 workers in all, actor workers included");
+  }
+  for (int i = 0; i < n + options_.actor_workers; ++i) {
+    slots_.push_back(std::make_unique<Slot>(i));
+    slots_.back()->dedicated_to_actors = i >= n;
+  }
   if (Status s = CheckResourceOptions(); !s.ok()) return s;
   AddLaneSlots();
   watchdog_ = std::make_unique<Watchdog>(this, slots_.size());
+  actors_ = std::make_unique<ActorSystem>(this);
+  actors_->Start();
   // Interpreters are created in parallel, one per worker thread.
   std::vector<std::shared_ptr<Worker>> workers;
   for (auto& slot : slots_) {
@@ -214,10 +227,11 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
       return task;
     }
     Slot& s = *slots_[static_cast<size_t>(pin)];
-    if (s.inbox_depth.fetch_add(1, std::memory_order_relaxed) >= options_.queue_limit) {
+    const size_t limit = queue_limit();
+    if (s.inbox_depth.fetch_add(1, std::memory_order_relaxed) >= limit) {
       s.inbox_depth.fetch_sub(1, std::memory_order_relaxed);
       Refuse(task, Status::Overloaded("worker " + std::to_string(pin) + " has " +
-                                      std::to_string(options_.queue_limit) + " tasks waiting"));
+                                      std::to_string(limit) + " tasks waiting"));
       return task;
     }
     s.inbox.push(TaskPtr(task).detach());
@@ -225,9 +239,10 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
     if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) s.Wake();
     return task;
   }
-  if (queued_.fetch_add(1, std::memory_order_relaxed) >= options_.queue_limit) {
+  const size_t limit = queue_limit();
+  if (queued_.fetch_add(1, std::memory_order_relaxed) >= limit) {
     queued_.fetch_sub(1, std::memory_order_relaxed);
-    Refuse(task, Status::Overloaded(std::to_string(options_.queue_limit) + " tasks are already waiting"));
+    Refuse(task, Status::Overloaded(std::to_string(limit) + " tasks are already waiting"));
     return task;
   }
   shared_.push(TaskPtr(task).detach());
@@ -242,6 +257,7 @@ void PoolImpl::WakeOneIdle(size_t begin, size_t end) {
   const size_t start = next_wake_.fetch_add(1, std::memory_order_relaxed) % n;
   for (size_t k = 0; k < n; ++k) {
     Slot& s = *slots_[begin + (start + k) % n];
+    if (s.dedicated_to_actors) continue;
     if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) {
       s.Wake();
       return;
@@ -275,7 +291,7 @@ bool PoolImpl::Complete(Task& task, TaskResult result) {
 
 bool PoolImpl::Cancel(const TaskPtr& task) {
   if (!task || task->finished()) return false;
-  task->RequestInterrupt(Interrupt::kCancel);
+  task->RequestInterrupt(InterruptReason::kCancel);
   if (task->Claim()) {
     // Still queued: it never runs; the worker that pops it skips it.
     TaskResult r;
@@ -292,7 +308,7 @@ bool PoolImpl::Cancel(const TaskPtr& task) {
       if (slot->running != task) continue;
       w = slot->worker;
     }
-    watchdog_->InterruptNow(slot->index, w, task, Interrupt::kCancel);
+    watchdog_->InterruptNow(slot->index, w, task, InterruptReason::kCancel);
     return true;
   }
   // Claimed by a worker that has not published it yet: it sees the interrupt
@@ -300,7 +316,7 @@ bool PoolImpl::Cancel(const TaskPtr& task) {
   return !task->finished();
 }
 
-void PoolImpl::InterruptRunning(Interrupt why) {
+void PoolImpl::InterruptRunning(InterruptReason why) {
   for (auto& slot : slots_) {
     std::shared_ptr<Worker> w;
     TaskPtr t;
@@ -334,6 +350,7 @@ void PoolImpl::ReplaceWorker(Slot& slot, const std::shared_ptr<Worker>& stuck) {
   // The new interpreter is created on the new thread; the slot's inbox is
   // served as soon as it is ready. Nothing waits for it here.
   fresh->Start();
+  actors_->OnWorkerReplaced(slot.index);
 }
 
 void PoolImpl::DrainQueuesCancelled() {
@@ -367,6 +384,10 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  // Actors stop first (their on_stop runs while the workers still serve).
+  // Start() may have refused its options before creating them.
+  if (actors_) actors_->StopAll(std::min<std::chrono::duration<double>>(grace, std::chrono::seconds(5)) +
+                   std::chrono::seconds(1));
   // Invariant 3: no task can enter a queue once this loop ends.
   accepting_.store(false, std::memory_order_seq_cst);
   while (submitting_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
@@ -381,13 +402,14 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   // interrupted (and abandoned if they ignore it).
   DrainQueuesCancelled();
   if (outstanding_.load(std::memory_order_acquire) != 0) {
-    InterruptRunning(Interrupt::kShutdown);
+    InterruptRunning(InterruptReason::kShutdown);
     // Interrupted tasks finish, or are abandoned after interrupt_grace.
     std::unique_lock<std::mutex> lock(mu_);
-    const auto limit = options_.interrupt_grace + std::chrono::seconds(1);
+    const auto limit = interrupt_grace() + std::chrono::seconds(1);
     idle_cv_.wait_for(lock, limit, [this] { return outstanding_.load(std::memory_order_acquire) == 0; });
   }
 
+  if (options_.release_named_channels_at_shutdown) ChannelRegistry::Global().Clear();
   // Stop the workers: each destroys its interpreter on its own thread.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -404,7 +426,7 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     // never ends) is left behind; the runtime then skips finalization.
     w->WaitExited(std::chrono::seconds(10));
   }
-  watchdog_->Stop();
+  if (watchdog_) watchdog_->Stop();
   // Break the Worker -> PoolImpl reference cycle.
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
@@ -412,6 +434,11 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   abandoned_.clear();
+}
+
+void PoolImpl::SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace) {
+  queue_limit_.store(queue_limit, std::memory_order_relaxed);
+  interrupt_grace_.store(interrupt_grace.count(), std::memory_order_relaxed);
 }
 
 void PoolImpl::HurryShutdown() {
@@ -453,6 +480,7 @@ PoolStats PoolImpl::Stats() const {
       ws.interpreter_id = w->interpreter_id();
       ws.current_task = w->current_task_id();
       ws.cpu_seconds = w->cpu_seconds();
+      ws.shared_exports = w->live_exports();
     } else {
       ws.state = "stopped";
     }
@@ -501,7 +529,34 @@ void WorkerPool::Shutdown(std::chrono::duration<double> grace) { impl_->Shutdown
 
 void WorkerPool::HurryShutdown() { impl_->HurryShutdown(); }
 
+void WorkerPool::SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace) {
+  impl_->SetLimits(queue_limit, interrupt_grace);
+}
+
 int WorkerPool::size() const { return static_cast<int>(impl_->Stats().workers.size()); }
+
+void WorkerPool::SpawnActor(ActorSpec spec, std::function<void(ActorReply)> done) {
+  impl_->actors().Spawn(std::move(spec), std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done)));
+}
+
+void WorkerPool::CallActor(std::string_view name, std::string method, Value args, Value kwargs,
+                           std::function<void(ActorReply)> done) {
+  std::shared_ptr<ReplySink> sink;
+  if (done) sink = std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done));
+  impl_->actors().Call(name, std::move(method), std::move(args), std::move(kwargs), {}, std::move(sink));
+}
+
+bool WorkerPool::HasActor(std::string_view name) const { return impl_->actors().Find(name) != nullptr; }
+
+Status WorkerPool::CheckActorTarget(std::string_view name, std::string_view method) const {
+  return impl_->actors().CheckTarget(name, method);
+}
+
+void WorkerPool::StopActor(std::string_view name, std::function<void(ActorReply)> done) {
+  impl_->actors().Stop(name, std::make_shared<CallbackSink>(impl_->options().dispatcher, std::move(done)));
+}
+
+std::vector<ActorInfo> WorkerPool::ListActors() const { return impl_->actors().List(); }
 
 PoolStats WorkerPool::Stats() const { return impl_->Stats(); }
 

@@ -11,11 +11,13 @@
 //   2. Every Task* in a queue carries one reference owned by that queue.
 //   3. After Shutdown() has seen `submitting_` reach zero with `accepting_`
 //      false, no task can enter a queue any more.
-//   4. slots_ holds the regular (isolated) slots [0, regular_), then the
-//      compat lane's, then the spares' (fresh lane). Pins name regular slots
-//      only; each lane's workers take unpinned work from their lane's queue
-//      (shared_, compat_, fresh_), and a wake-up for a queue goes to an idle
-//      worker of that lane only.
+//   4. slots_ holds the regular (isolated) slots [0, regular_), the last
+//      PoolOptions::actor_workers of them dedicated to actors, then the
+//      compat lane's, then the spares' (fresh lane). Pins and actors name
+//      regular slots only; each lane's workers take unpinned work from their
+//      lane's queue (shared_, compat_, fresh_; actor-dedicated slots take
+//      none), and a wake-up for a queue goes to an idle worker of that lane
+//      only.
 #ifndef INTERPD_POOL_IMPL_H_
 #define INTERPD_POOL_IMPL_H_
 
@@ -27,6 +29,7 @@
 
 #include <boost/lockfree/queue.hpp>
 
+#include "actor_system.h"
 #include "interpd/pool.h"
 #include "task_state.h"
 #include "watchdog.h"
@@ -44,6 +47,12 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   bool Cancel(const TaskPtr& task);
   void Shutdown(std::chrono::duration<double> grace);
   void HurryShutdown();
+  // The limits that may change while running (SIGHUP).
+  void SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace);
+  size_t queue_limit() const { return queue_limit_.load(std::memory_order_relaxed); }
+  std::chrono::duration<double> interrupt_grace() const {
+    return std::chrono::duration<double>(interrupt_grace_.load(std::memory_order_relaxed));
+  }
   PoolStats Stats() const;
 
   // ---- Used by workers and the watchdog ----
@@ -56,6 +65,11 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   // Abandons the worker of `slot` running `task` and starts a replacement.
   void ReplaceWorker(Slot& slot, const std::shared_ptr<Worker>& stuck);
   Slot& slot(int i) { return *slots_[static_cast<size_t>(i)]; }
+  int slot_count() const { return static_cast<int>(slots_.size()); }
+  // Slots actors may live on: the regular and actor-dedicated ones, never
+  // the compat lane's or the spares' (invariant 4).
+  int actor_slot_count() const { return static_cast<int>(regular_); }
+  ActorSystem& actors() { return *actors_; }
   Watchdog& watchdog() { return *watchdog_; }
 
   // ---- Resource control (pool_resources.cc) ----
@@ -84,7 +98,7 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   void DrainQueuesCancelled();
   // Interrupts every running task with `why` (through the watchdog, so a task
   // that ignores it gets its worker abandoned).
-  void InterruptRunning(Interrupt why);
+  void InterruptRunning(InterruptReason why);
 
   // ---- Resource control (pool_resources.cc) ----
   struct LaneQueue {
@@ -114,9 +128,14 @@ class PoolImpl : public std::enable_shared_from_this<PoolImpl> {
   size_t fresh_begin_ = 0;
   LaneQueue compat_;
   LaneQueue fresh_;
+  std::unique_ptr<ActorSystem> actors_;
 
   boost::lockfree::queue<Task*> shared_;
   std::atomic<size_t> queued_{0};
+  // Reloadable copies of options_ fields (relaxed: a new value applies to
+  // the next task; no ordering with anything else is needed).
+  std::atomic<size_t> queue_limit_;
+  std::atomic<double> interrupt_grace_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<uint32_t> next_wake_{0};
   std::atomic<bool> accepting_{true};

@@ -132,7 +132,7 @@ void PoolImpl::CompleteRun(Slot& slot, const TaskPtr& task, TaskResult result) {
   if (slot.lane == SlotLane::kFresh) fresh_runs_.fetch_add(1, std::memory_order_relaxed);
   if (slot.lane != SlotLane::kCompat && RefusedSinglePhase(result)) {
     const bool retry = task->request.lane == Lane::kAuto && compat_begin_ != fresh_begin_ &&
-                       task->interrupt() == Interrupt::kNone && !task->finished() &&
+                       task->interrupt() == InterruptReason::kNone && !task->finished() &&
                        accepting_.load(std::memory_order_acquire);
     if (retry) {
       compat_retries_.fetch_add(1, std::memory_order_relaxed);

@@ -3,11 +3,22 @@
 #include <string>
 #include <vector>
 
+#include "channel_object.h"
 #include "interpd_module.h"
+#include "share.h"
+#include "shared_buffer_object.h"
 
 namespace interpd {
 
+// actor_object.cc
+Value ActorHandleValue(ModuleState* st, PyObject* obj, bool* is_handle);
+PyObject* ActorHandleFromValue(ModuleState* st, const Value& v);
+
 namespace {
+
+// Bytes objects at least this big cross by reference (zero_copy_bytes):
+// below it, one copy into runtime memory is cheaper than an export.
+constexpr Py_ssize_t kZeroCopyBytes = 64 * 1024;
 
 bool NotShareable(ModuleState* st, PyObject* obj, const char* why) {
   PyErr_Format(st->not_shareable, "%s of type '%.200s' %s", "object", Py_TYPE(obj)->tp_name, why);
@@ -68,6 +79,15 @@ class Converter {
       return true;
     }
     if (sub ? PyUnicode_Check(obj) : PyUnicode_CheckExact(obj)) return StrToValue(obj, out);
+    if (opts_.zero_copy_bytes && PyBytes_CheckExact(obj) && PyBytes_GET_SIZE(obj) >= kZeroCopyBytes) {
+      // Big bytes: one copy (in the receiver) instead of two.
+      auto exp = BufferExport::Export(obj, ShareOwner::Current());
+      if (!exp) return false;
+      const size_t n = exp->size();
+      *out = Value::FromHandle(ValueKind::kBuffer,
+                               std::make_shared<BufferRef>(std::move(exp), 0, n, BufferRef::As::kBytes));
+      return true;
+    }
     if (sub ? PyBytes_Check(obj) : PyBytes_CheckExact(obj)) {
       *out = Value::Bytes(std::string(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
       return true;
@@ -89,6 +109,8 @@ class Converter {
       *out = Value::FrozenSet(std::move(items));
       return true;
     }
+    if (Hooked(obj, depth, out)) return true;
+    if (PyErr_Occurred()) return false;
     if (opts_.allow_mutable) {
       if (sub ? PyList_Check(obj) : PyList_CheckExact(obj)) {
         Value::Items items;
@@ -104,6 +126,109 @@ class Converter {
   }
 
  private:
+  // The share hooks (the tp_share idea): types that opt into crossing
+  // interpreters beyond the built-in scalars and containers. Returns true
+  // with *out set, or false (with an exception set if the type opted in but
+  // failed, without one if it has no hook).
+  bool Hooked(PyObject* obj, int depth, Value* out) {
+    // interpd's own types: a share of the same buffer, the same channel.
+    if (const auto* ref = SharedBufferRef(st_, obj)) {
+      *out = Value::FromHandle(ValueKind::kBuffer, *ref);
+      return true;
+    }
+    if (const auto* core = ChannelObjectCore(st_, obj)) {
+      *out = Value::FromHandle(ValueKind::kChannel, *core);
+      return true;
+    }
+    bool is_handle = false;
+    Value handle = ActorHandleValue(st_, obj, &is_handle);
+    if (is_handle) {
+      *out = std::move(handle);
+      return true;
+    }
+    if (PyMemoryView_Check(obj)) return ShareMemoryView(obj, out);
+    if (PyByteArray_Check(obj)) {
+      PyErr_SetString(st_->not_shareable,
+                      "object of type 'bytearray' is mutable and cannot be shared; wrap it in "
+                      "interpd.SharedBuffer(...) to send a read-only snapshot");
+      return false;
+    }
+    // User classes opt in with __share__ / __unshare__.
+    PyTypeObject* tp = Py_TYPE(obj);
+    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+      PyObject* share = nullptr;
+      int found = compat::GetOptionalAttrString(reinterpret_cast<PyObject*>(tp), "__share__", &share);
+      if (found < 0) return false;
+      if (found > 0) {
+        Py_DECREF(share);
+        return ShareCustom(obj, depth, out);
+      }
+    }
+    return false;
+  }
+
+  bool ShareMemoryView(PyObject* mv, Value* out) {
+    Py_buffer* info = PyMemoryView_GET_BUFFER(mv);
+    if (!info->readonly) {
+      PyErr_SetString(st_->not_shareable,
+                      "a writable memoryview cannot be shared (the receiver could change the sender's bytes); "
+                      "wrap it in interpd.SharedBuffer(...) to send a read-only snapshot");
+      return false;
+    }
+    PyObject* base = PyMemoryView_GET_BASE(mv);
+    if (const auto* ref = base ? SharedBufferRef(st_, base) : nullptr) {
+      // A view of a SharedBuffer: share the same export, the viewed range.
+      Py_buffer view;
+      if (PyObject_GetBuffer(mv, &view, PyBUF_SIMPLE) != 0) return false;
+      const size_t off = static_cast<size_t>(static_cast<const char*>(view.buf) - (*ref)->exported()->data());
+      const size_t len = static_cast<size_t>(view.len);
+      PyBuffer_Release(&view);
+      *out = Value::FromHandle(ValueKind::kBuffer, std::make_shared<BufferRef>((*ref)->exported(), off, len,
+                                                                               BufferRef::As::kMemoryView));
+      return true;
+    }
+    if (base == nullptr || !PyBytes_Check(base)) {
+      PyErr_Format(st_->not_shareable,
+                   "a read-only memoryview of a mutable '%.200s' cannot be shared (its bytes may still change); "
+                   "wrap it in interpd.SharedBuffer(...) to send a snapshot",
+                   base ? Py_TYPE(base)->tp_name : "buffer");
+      return false;
+    }
+    auto exp = BufferExport::Export(mv, ShareOwner::Current());
+    if (!exp) return false;
+    const size_t n = exp->size();
+    *out = Value::FromHandle(ValueKind::kBuffer,
+                             std::make_shared<BufferRef>(std::move(exp), 0, n, BufferRef::As::kMemoryView));
+    return true;
+  }
+
+  bool ShareCustom(PyObject* obj, int depth, Value* out) {
+    PyTypeObject* tp = Py_TYPE(obj);
+    PyObject* unshare = nullptr;
+    if (compat::GetOptionalAttrString(reinterpret_cast<PyObject*>(tp), "__unshare__", &unshare) <= 0) {
+      if (!PyErr_Occurred()) {
+        PyErr_Format(st_->not_shareable, "type '%.200s' defines __share__ but not the classmethod __unshare__",
+                     tp->tp_name);
+      }
+      return false;
+    }
+    Py_DECREF(unshare);
+    PyObject* module = PyObject_GetAttrString(reinterpret_cast<PyObject*>(tp), "__module__");
+    PyObject* qualname = module ? PyType_GetQualName(tp) : nullptr;
+    PyObject* state = qualname ? PyObject_CallMethod(obj, "__share__", nullptr) : nullptr;
+    Value inner;
+    bool ok = state != nullptr && PyUnicode_Check(module) && Convert(state, depth + 1, &inner);
+    if (ok) {
+      *out = Value::Custom(PyUnicode_AsUTF8(module), PyUnicode_AsUTF8(qualname), std::move(inner));
+    } else if (state != nullptr && !PyErr_Occurred()) {
+      PyErr_Format(st_->not_shareable, "type '%.200s' has no usable __module__", tp->tp_name);
+    }
+    Py_XDECREF(state);
+    Py_XDECREF(qualname);
+    Py_XDECREF(module);
+    return ok && !PyErr_Occurred();
+  }
+
   bool Items(PyObject* seq, int depth, Value::Items* items) {
     // PySequence_Fast would copy a frozenset into a list; iterate instead
     // for sets, index for tuples and lists.
@@ -171,6 +296,49 @@ bool ToValue(ModuleState* state, PyObject* obj, const ToValueOptions& options, V
   *out = std::move(v);
   return true;
 }
+
+namespace {
+
+// The receiving half of __share__: find the class by module and qualified
+// name in *this* interpreter and let it rebuild the object.
+PyObject* Unshare(ModuleState* state, const Value& value) {
+  PyObject* cls = PyImport_ImportModule(value.custom_module().c_str());
+  if (cls == nullptr) {
+    PyErr_Format(state->not_shareable,
+                 "cannot rebuild a shared %s.%s: its module cannot be imported in the receiving interpreter "
+                 "(classes that cross interpreters must live in an importable module)",
+                 value.custom_module().c_str(), value.custom_qualname().c_str());
+    return nullptr;
+  }
+  const std::string& qual = value.custom_qualname();
+  size_t start = 0;
+  while (cls != nullptr && start <= qual.size()) {
+    const size_t dot = qual.find('.', start);
+    const std::string part = qual.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    PyObject* next = PyObject_GetAttrString(cls, part.c_str());
+    Py_DECREF(cls);
+    cls = next;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (cls == nullptr) {
+    PyErr_Clear();
+    PyErr_Format(state->not_shareable, "cannot rebuild a shared %s.%s: no such class in the receiving interpreter",
+                 value.custom_module().c_str(), qual.c_str());
+    return nullptr;
+  }
+  PyObject* inner = FromValue(state, value.custom_state());
+  // One argument, even when it is a tuple (PyObject_CallMethod with "O"
+  // would unpack a tuple into several arguments).
+  PyObject* name = inner ? PyUnicode_FromString("__unshare__") : nullptr;
+  PyObject* r = name ? PyObject_CallMethodOneArg(cls, name, inner) : nullptr;
+  Py_XDECREF(name);
+  Py_XDECREF(inner);
+  Py_DECREF(cls);
+  return r;
+}
+
+}  // namespace
 
 PyObject* FromValue(ModuleState* state, const Value& value) {
   switch (value.kind()) {
@@ -243,11 +411,25 @@ PyObject* FromValue(ModuleState* state, const Value& value) {
       }
       return d;
     }
-    case ValueKind::kBuffer:
+    case ValueKind::kBuffer: {
+      auto ref = std::static_pointer_cast<BufferRef>(value.handle());
+      if (ref->as() == BufferRef::As::kBytes) {
+        return PyBytes_FromStringAndSize(ref->data(), static_cast<Py_ssize_t>(ref->size()));
+      }
+      const bool as_view = ref->as() == BufferRef::As::kMemoryView;
+      PyObject* sb = NewSharedBuffer(state, std::move(ref));
+      if (sb == nullptr || !as_view) return sb;
+      PyObject* mv = PyMemoryView_FromObject(sb);
+      Py_DECREF(sb);
+      return mv;
+    }
     case ValueKind::kChannel:
-    case ValueKind::kActor:
-    case ValueKind::kPickled:
+      return NewChannelObject(state, std::static_pointer_cast<ChannelCore>(value.handle()));
     case ValueKind::kCustom:
+      return Unshare(state, value);
+    case ValueKind::kActor:
+      return ActorHandleFromValue(state, value);
+    case ValueKind::kPickled:
       break;
   }
   PyErr_Format(state->not_shareable, "cannot receive a value of kind %s here",

@@ -28,6 +28,10 @@ struct ToValueOptions {
   // an IntEnum is a number in JSON). Sharing requires exact types or a hook,
   // so that a receiver never gets a different type silently.
   bool allow_subclasses = true;
+  // Share large bytes objects without copying them in the sender: the
+  // receiver makes its one copy from the sender's memory (channels, actor
+  // calls). Off for results, which stay kBytes.
+  bool zero_copy_bytes = false;
   // Nesting limit; also what stops self-referencing containers.
   int max_depth = 200;
 };

@@ -195,14 +195,14 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
   }
   if (PyErr_Occurred()) {
     TakeException(task, result);
-  } else if (task.interrupt() == Interrupt::kTimeout || task.interrupt() == Interrupt::kCancel ||
-             task.interrupt() == Interrupt::kCpuLimit) {
+  } else if (task.interrupt() == InterruptReason::kTimeout || task.interrupt() == InterruptReason::kCancel ||
+             task.interrupt() == InterruptReason::kCpuLimit) {
     // The script caught the interrupt and still finished: it overran anyway.
-    const bool timeout = task.interrupt() != Interrupt::kCancel;
+    const bool timeout = task.interrupt() != InterruptReason::kCancel;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
     result->value = Value();
     result->error = PythonError{timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled",
-                                task.interrupt() == Interrupt::kCpuLimit
+                                task.interrupt() == InterruptReason::kCpuLimit
                                     ? "the script used more than its " + SecondsText(req.cpu_limit.count()) +
                                           " s CPU time limit (it caught the interrupt)"
                                 : timeout ? "the script ran past its " + SecondsText(req.timeout.count()) +
@@ -228,22 +228,22 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
 
 void ScriptRunner::TakeException(Task& task, TaskResult* result) {
   PyObject* exc = PyErr_GetRaisedException();
-  const Interrupt why = task.interrupt();
+  const InterruptReason why = task.interrupt();
   result->value = Value();
-  if (why == Interrupt::kTimeout || why == Interrupt::kCancel || why == Interrupt::kShutdown ||
-      why == Interrupt::kCpuLimit) {
-    const bool timeout = why == Interrupt::kTimeout || why == Interrupt::kCpuLimit;
+  if (why == InterruptReason::kTimeout || why == InterruptReason::kCancel || why == InterruptReason::kShutdown ||
+      why == InterruptReason::kCpuLimit) {
+    const bool timeout = why == InterruptReason::kTimeout || why == InterruptReason::kCpuLimit;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
-    PythonError err = DescribeException(exc, task);
+    PythonError err = DescribePythonException(exc, task.request.filename, task.request.code);
     const bool ours = PyErr_GivenExceptionMatches(exc, state_->task_timeout) ||
                       PyErr_GivenExceptionMatches(exc, state_->task_cancelled);
     if (ours) {
       err.type = timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled";
-      err.message = why == Interrupt::kCpuLimit
+      err.message = why == InterruptReason::kCpuLimit
                         ? "the script used more than its " + SecondsText(task.request.cpu_limit.count()) +
                               " s CPU time limit"
                     : timeout ? "the script ran past its " + SecondsText(task.request.timeout.count()) + " s timeout"
-                    : why == Interrupt::kShutdown ? "the script was cancelled: the pool is shutting down"
+                    : why == InterruptReason::kShutdown ? "the script was cancelled: the pool is shutting down"
                                                   : "the script was cancelled";
     }
     result->error = std::move(err);
@@ -269,13 +269,13 @@ void ScriptRunner::TakeException(Task& task, TaskResult* result) {
     result->exit_code = exit_code;
   } else {
     result->status = TaskStatus::kError;
-    result->error = DescribeException(exc, task);
+    result->error = DescribePythonException(exc, task.request.filename, task.request.code);
   }
   Py_DECREF(exc);
   PyErr_Clear();
 }
 
-PythonError ScriptRunner::DescribeException(PyObject* exc, const Task& task) {
+PythonError DescribePythonException(PyObject* exc, const std::string& filename, const std::string& source) {
   PythonError err;
   err.type = TypeName(Py_TYPE(exc));
   err.message = SafeStr(exc);
@@ -284,11 +284,10 @@ PythonError ScriptRunner::DescribeException(PyObject* exc, const Task& task) {
   PyObject* traceback = PyImport_ImportModule("traceback");
   PyObject* linecache = traceback ? PyImport_ImportModule("linecache") : nullptr;
   PyObject* cache = linecache ? PyObject_GetAttrString(linecache, "cache") : nullptr;
-  PyObject* fname = PyUnicode_DecodeFSDefault(task.request.filename.c_str());
+  PyObject* fname = PyUnicode_DecodeFSDefault(filename.c_str());
   bool lent = false;
   if (cache != nullptr && fname != nullptr && PyDict_Check(cache) && PyDict_Contains(cache, fname) == 0) {
-    PyObject* src = PyUnicode_DecodeUTF8(task.request.code.data(), static_cast<Py_ssize_t>(task.request.code.size()),
-                                         "replace");
+    PyObject* src = PyUnicode_DecodeUTF8(source.data(), static_cast<Py_ssize_t>(source.size()), "replace");
     PyObject* lines = src ? PyObject_CallMethod(src, "splitlines", "O", Py_True) : nullptr;
     PyObject* entry = lines ? Py_BuildValue("(nOOO)", PyUnicode_GET_LENGTH(src), Py_None, lines, fname) : nullptr;
     lent = entry != nullptr && PyDict_SetItem(cache, fname, entry) == 0;

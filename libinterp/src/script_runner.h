@@ -25,6 +25,11 @@
 
 namespace interpd {
 
+// Flattens a Python exception (type, str(), formatted traceback). `filename`
+// and `source` let the traceback show lines of code that is not a file.
+// REQUIRES: GIL; no exception pending (it is passed in).
+PythonError DescribePythonException(PyObject* exc, const std::string& filename, const std::string& source);
+
 class ScriptRunner {
  public:
   ScriptRunner(InterpreterContext* ctx, size_t cache_entries) : ctx_(ctx), cache_(cache_entries) {}
@@ -48,7 +53,6 @@ class ScriptRunner {
   void SetUpStreams(Task& task);
   // Classifies the pending exception into `result`; clears it.
   void TakeException(Task& task, TaskResult* result);
-  PythonError DescribeException(PyObject* exc, const Task& task);
 
   InterpreterContext* ctx_;
   CodeCache cache_;

@@ -18,6 +18,7 @@ std::string_view Status::CodeName(Code code) {
     case Code::kClosed: return "Closed";
     case Code::kPythonError: return "PythonError";
     case Code::kInternal: return "Internal";
+    case Code::kDeadlock: return "Deadlock";
   }
   return "Unknown";
 }

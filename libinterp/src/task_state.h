@@ -30,7 +30,13 @@ namespace interpd {
 
 // kCpuLimit: the task used up its CPU time (TaskRequest::cpu_limit); it
 // ends like a timeout.
-enum class Interrupt : uint8_t { kNone = 0, kTimeout = 1, kCancel = 2, kShutdown = 3, kCpuLimit = 4 };
+enum class InterruptReason : uint8_t { kNone = 0, kTimeout = 1, kCancel = 2, kShutdown = 3, kCpuLimit = 4 };
+
+// A task interrupted for its time or its CPU limit raises TaskTimeout; for
+// the other reasons, TaskCancelled.
+inline bool EndsAsTimeout(InterruptReason why) {
+  return why == InterruptReason::kTimeout || why == InterruptReason::kCpuLimit;
+}
 
 class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counter> {
  public:
@@ -54,11 +60,11 @@ class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counte
   bool finished() const { return finished_.load(std::memory_order_acquire); }
 
   // Why the task is being interrupted, if it is. The first reason wins.
-  bool RequestInterrupt(Interrupt why) {
-    auto expected = Interrupt::kNone;
+  bool RequestInterrupt(InterruptReason why) {
+    auto expected = InterruptReason::kNone;
     return interrupt_.compare_exchange_strong(expected, why, std::memory_order_acq_rel);
   }
-  Interrupt interrupt() const { return interrupt_.load(std::memory_order_acquire); }
+  InterruptReason interrupt() const { return interrupt_.load(std::memory_order_acquire); }
 
   // Future support: wait until finished, spinning for `spin` first.
   void Wait(std::chrono::microseconds spin) const;
@@ -77,7 +83,7 @@ class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counte
  private:
   std::atomic<bool> claimed_{false};
   std::atomic<bool> finished_{false};
-  std::atomic<Interrupt> interrupt_{Interrupt::kNone};
+  std::atomic<InterruptReason> interrupt_{InterruptReason::kNone};
   std::atomic<uint32_t> done_{0};  // futex word for future waiters
   TaskResult result_;
 };

@@ -36,7 +36,7 @@ void Watchdog::Arm(int slot, const std::shared_ptr<Worker>& worker, const TaskPt
   {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = entries_[static_cast<size_t>(slot)];
-    Entry next{task, worker, deadline, Clock::time_point::max(), Interrupt::kNone};
+    Entry next{task, worker, deadline, Clock::time_point::max(), InterruptReason::kNone};
     next.cpu_limit = task->request.cpu_limit.count();
     if (next.cpu_limit > 0) {
       next.cpu_start = worker->cpu_seconds();
@@ -54,21 +54,21 @@ void Watchdog::Disarm(int slot, const Task* task) {
   if (e.task.get() == task) e = Entry{};
 }
 
-void Watchdog::InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, Interrupt why) {
+void Watchdog::InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, InterruptReason why) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = entries_[static_cast<size_t>(slot)];
-    if (e.task != task) e = Entry{task, worker, Clock::time_point::max(), Clock::time_point::max(), Interrupt::kNone};
-    if (e.why == Interrupt::kNone) Fire(e, why, Clock::now());
+    if (e.task != task) e = Entry{task, worker, Clock::time_point::max(), Clock::time_point::max(), InterruptReason::kNone};
+    if (e.why == InterruptReason::kNone) Fire(e, why, Clock::now());
   }
   cv_.notify_all();
 }
 
 // REQUIRES: mu_ held.
-void Watchdog::Fire(Entry& e, Interrupt why, Clock::time_point now) {
+void Watchdog::Fire(Entry& e, InterruptReason why, Clock::time_point now) {
   e.why = why;
   e.task->RequestInterrupt(why);
-  e.give_up = now + std::chrono::duration_cast<Clock::duration>(pool_->options().interrupt_grace);
+  e.give_up = now + std::chrono::duration_cast<Clock::duration>(pool_->interrupt_grace());
   e.worker->Interrupt(e.task, why);
 }
 
@@ -77,7 +77,7 @@ void Watchdog::CheckCpu(Entry& e, Clock::time_point now) {
   const double used = e.worker->cpu_seconds() - e.cpu_start;
   if (used >= e.cpu_limit) {
     e.cpu_check = Clock::time_point::max();
-    Fire(e, Interrupt::kCpuLimit, now);
+    Fire(e, InterruptReason::kCpuLimit, now);
     return;
   }
   const double left = std::max(e.cpu_limit - used, 0.001);
@@ -96,26 +96,26 @@ void Watchdog::Run() {
         e = Entry{};
         continue;
       }
-      if (e.why == Interrupt::kNone && now >= e.deadline) Fire(e, Interrupt::kTimeout, now);
-      if (e.why == Interrupt::kNone && now >= e.cpu_check) CheckCpu(e, now);
-      if (e.why != Interrupt::kNone && now >= e.give_up) {
+      if (e.why == InterruptReason::kNone && now >= e.deadline) Fire(e, InterruptReason::kTimeout, now);
+      if (e.why == InterruptReason::kNone && now >= e.cpu_check) CheckCpu(e, now);
+      if (e.why != InterruptReason::kNone && now >= e.give_up) {
         // Invariant 2: report the task as stopped only if nobody else did,
         // then replace the worker that is stuck with it.
         TaskPtr task = std::move(e.task);
         std::shared_ptr<Worker> worker = std::move(e.worker);
-        const Interrupt why = e.why;
+        const InterruptReason why = e.why;
         e = Entry{};
         TaskResult r;
         r.id = task->id;
         r.worker = static_cast<int>(i);
         r.worker_replaced = true;
-        const bool timeout = why == Interrupt::kTimeout || why == Interrupt::kCpuLimit;
+        const bool timeout = why == InterruptReason::kTimeout || why == InterruptReason::kCpuLimit;
         r.status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
         char grace[32];
-        std::snprintf(grace, sizeof(grace), "%g", pool_->options().interrupt_grace.count());
+        std::snprintf(grace, sizeof(grace), "%g", pool_->interrupt_grace().count());
         r.error = PythonError{
             timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled",
-            std::string(why == Interrupt::kCpuLimit ? "the script used up its CPU time limit"
+            std::string(why == InterruptReason::kCpuLimit ? "the script used up its CPU time limit"
                         : timeout                   ? "the script ran past its timeout"
                                                     : "the script was cancelled") +
                 " and did not stop within the " + grace +
@@ -130,7 +130,7 @@ void Watchdog::Run() {
         lock.lock();
         continue;
       }
-      next = std::min(next, e.why == Interrupt::kNone ? std::min(e.deadline, e.cpu_check) : e.give_up);
+      next = std::min(next, e.why == InterruptReason::kNone ? std::min(e.deadline, e.cpu_check) : e.give_up);
     }
     if (next == Clock::time_point::max()) {
       cv_.wait(lock);

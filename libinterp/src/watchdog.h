@@ -57,7 +57,7 @@ class Watchdog {
   // The task in `slot` finished.
   void Disarm(int slot, const Task* task);
   // Interrupts `task` now if it runs in `slot` (cancel, shutdown).
-  void InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, Interrupt why);
+  void InterruptNow(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, InterruptReason why);
 
  private:
   struct Entry {
@@ -65,7 +65,7 @@ class Watchdog {
     std::shared_ptr<Worker> worker;
     Clock::time_point deadline = Clock::time_point::max();
     Clock::time_point give_up = Clock::time_point::max();  // set once interrupted
-    Interrupt why = Interrupt::kNone;
+    InterruptReason why = InterruptReason::kNone;
     double cpu_limit = 0;                                    // seconds; 0 = none
     double cpu_start = 0;                                    // worker CPU clock at Arm
     Clock::time_point cpu_check = Clock::time_point::max();  // next CPU clock reading
@@ -74,7 +74,7 @@ class Watchdog {
   void CheckCpu(Entry& e, Clock::time_point now);
 
   void Run();
-  void Fire(Entry& e, Interrupt why, Clock::time_point now);
+  void Fire(Entry& e, InterruptReason why, Clock::time_point now);
 
   PoolImpl* const pool_;
 

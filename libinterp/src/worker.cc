@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "actor_host.h"
 #include "pool_impl.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -77,9 +78,27 @@ void Worker::ThreadMain() {
     interp_state_ = interp_.state();
     ctx_.interpreter_id = interp_.id();
     interpreter_id_.store(interp_.id(), std::memory_order_relaxed);
+    ctx_.thread_ident = thread_ident_;
+    // Releases of this interpreter's exports wake the worker if it is idle,
+    // so an idle owner frees what receivers let go (DESIGN.md).
+    Slot* slot = slot_;
+    ctx_.share_owner = std::make_shared<ShareOwner>(interp_.id(), [slot] {
+      if (slot->idle.load(std::memory_order_acquire) && slot->idle.exchange(false, std::memory_order_acq_rel)) {
+        slot->Wake();
+      }
+    });
+    ShareOwner::Current() = ctx_.share_owner.get();
+    share_owner_.store(ctx_.share_owner.get(), std::memory_order_release);
     runner_ = std::make_unique<ScriptRunner>(&ctx_, pool_->options().code_cache_entries);
     start_status_ = runner_->Open(pool_->runtime().options().extra_paths);
     if (start_status_.ok()) start_status_ = SetUpResources();
+  }
+  if (start_status_.ok()) {
+    host_ = std::make_unique<ActorHost>(pool_->actors(), *slot_, ctx_, runner_->module_state(),
+                                        [this] { return abandoned(); });
+    ctx_.actor_system = &pool_->actors();
+    ctx_.slot = slot_;
+    ctx_.actor_host = host_.get();
   }
   if (!start_status_.ok()) {
     state_.store(State::kFailed, std::memory_order_relaxed);
@@ -117,6 +136,7 @@ TaskPtr Worker::TryPop() {
   prefer_shared_ = !prefer_shared_;
   for (int pass = 0; pass < 2; ++pass) {
     if (prefer_shared_ == (pass == 0)) {
+      if (slot_->dedicated_to_actors) continue;  // takes pinned work only
       TaskPtr t;
       if (pool_->TryPopShared(*slot_, &t)) return t;
     } else {
@@ -133,16 +153,23 @@ TaskPtr Worker::TryPop() {
 TaskPtr Worker::NextTask() {
   const auto spin = pool_->options().idle_spin;
   for (;;) {
+    // A safe point: release what receivers gave back (share.h).
+    ctx_.share_owner->Drain();
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) return nullptr;
     if (HandOverIfReady()) return nullptr;
+    // Actors first, a batch at a time, then one script if any waits: the
+    // two interleave and neither starves (actor_host.h).
+    const int handled = host_->RunReady(256);
     if (TaskPtr t = TryPop()) return t;
+    if (handled > 0) continue;
     // Invariant 5: spin briefly before parking.
     if (spin.count() > 0) {
       const auto until = std::chrono::steady_clock::now() + spin;
       do {
         for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
         if (TaskPtr t = TryPop()) return t;
-      } while (std::chrono::steady_clock::now() < until && !stop_.load(std::memory_order_relaxed));
+      } while (std::chrono::steady_clock::now() < until && !stop_.load(std::memory_order_relaxed) &&
+               slot_->ready_count.load(std::memory_order_relaxed) == 0);
     }
     // Park. Publish `idle` before the last look at the queues; a submitter
     // pushes before it reads `idle` (both with full fences), so either we see
@@ -154,9 +181,15 @@ TaskPtr Worker::NextTask() {
       slot_->idle.store(false, std::memory_order_relaxed);
       return t;
     }
-    if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire) || HandOverIfReady()) {
+    if (HandOverIfReady()) {
+      // The slot is the successor's now: take nothing more from it.
       slot_->idle.store(false, std::memory_order_relaxed);
       return nullptr;
+    }
+    if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire) ||
+        ctx_.share_owner->pending() || slot_->ready_count.load(std::memory_order_acquire) > 0) {
+      slot_->idle.store(false, std::memory_order_relaxed);
+      continue;
     }
     state_.store(State::kIdle, std::memory_order_relaxed);
     {
@@ -191,11 +224,13 @@ void Worker::RunTask(TaskPtr task) {
                                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(task->request.timeout);
     pool_->watchdog().Arm(slot_->index, shared_from_this(), task, deadline);
   }
-  if (task->interrupt() != Interrupt::kNone) {
+  if (task->interrupt() != InterruptReason::kNone) {
     // Cancelled between being dequeued and published: interrupt it now.
     pool_->watchdog().InterruptNow(slot_->index, shared_from_this(), task, task->interrupt());
   }
 
+  ctx_.interrupt.Reset();
+  ctx_.task = task.get();
   const size_t limit = task->request.output_limit ? task->request.output_limit : pool_->options().output_limit;
   const uint64_t hits = runner_->cache().hits();
   const uint64_t misses = runner_->cache().misses();
@@ -203,6 +238,7 @@ void Worker::RunTask(TaskPtr task) {
   slot_->cache_hits.fetch_add(runner_->cache().hits() - hits, std::memory_order_relaxed);
   slot_->cache_misses.fetch_add(runner_->cache().misses() - misses, std::memory_order_relaxed);
 
+  ctx_.task = nullptr;
   current_.store(nullptr, std::memory_order_release);
   current_id_.store(0, std::memory_order_relaxed);
   // An interrupt may have landed after the script's last instruction; it
@@ -228,6 +264,27 @@ void Worker::StopOtherThreads() {
   }
 }
 
+void Worker::DrainExports() {
+  // Invariant 2 of share.h: wait (bounded) until receivers let go of what
+  // this interpreter exported, releasing as records come back; then orphan
+  // the rest. Garbage cycles may hold views of *other* owners: collect them
+  // first so those owners can drain too.
+  PyGC_Collect();
+  ShareOwner& owner = *ctx_.share_owner;
+  owner.Drain();
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(pool_->options().share_drain_timeout);
+  while (owner.live() > 0 && std::chrono::steady_clock::now() < until) {
+    {
+      GilRelease release;  // teardown is rare: a short sleep keeps this simple
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    owner.Drain();
+  }
+  owner.Orphan();
+  orphaned_exports_.store(owner.orphaned(), std::memory_order_relaxed);
+}
+
 void Worker::Teardown() {
   state_.store(State::kStopping, std::memory_order_relaxed);
   // Invariant 3: no interrupter may attach once we start tearing down.
@@ -238,11 +295,14 @@ void Worker::Teardown() {
     while ((n = interrupters_.load(std::memory_order_acquire)) != 0) interrupters_.wait(n);
   }
   StopOtherThreads();
+  host_->Close();
   runner_->Close();
+  DrainExports();
+  ShareOwner::Current() = nullptr;
   interp_.Destroy();
 }
 
-void Worker::Interrupt(const TaskPtr& task, interpd::Interrupt why) {
+void Worker::Interrupt(const TaskPtr& task, interpd::InterruptReason why) {
   if (current_.load(std::memory_order_acquire) != task.get()) return;
   interrupters_.fetch_add(1, std::memory_order_seq_cst);
   if (closing_.load(std::memory_order_seq_cst)) {
@@ -259,9 +319,12 @@ void Worker::Interrupt(const TaskPtr& task, interpd::Interrupt why) {
     PyEval_RestoreThread(ts);
     if (self->current_.load(std::memory_order_acquire) == task.get()) {
       ModuleState* st = self->runner_->module_state();
-      const bool timeout = why == interpd::Interrupt::kTimeout || why == interpd::Interrupt::kCpuLimit;
-      PyObject* type = timeout ? st->task_timeout : st->task_cancelled;
+      PyObject* type = EndsAsTimeout(why) ? st->task_timeout : st->task_cancelled;
       PyThreadState_SetAsyncExc(self->thread_ident_, type);
+      // A task blocked in a channel has its GIL released and runs no
+      // bytecode: wake it there too (interrupt.h).
+      self->ctx_.interrupt.Fire();
+      self->slot_->Wake();  // and out of a wait for an actor's reply
     }
     PyThreadState_Clear(ts);
     PyThreadState_DeleteCurrent();

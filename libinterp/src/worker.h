@@ -38,15 +38,19 @@
 #include <mutex>
 
 #include <boost/lockfree/queue.hpp>
+#include <concurrentqueue/concurrentqueue.h>
 
 #include "interp_context.h"
 #include "interpreter.h"
 #include "memory_accounting.h"
 #include "script_runner.h"
 #include "task_state.h"
+#include "wait_word.h"
 
 namespace interpd {
 
+class Actor;
+class ActorHost;
 class PoolImpl;
 class Worker;
 
@@ -82,9 +86,24 @@ struct Slot {
   // Interpreters recycled, by RecycleReason.
   std::array<std::atomic<uint64_t>, 3> recycled{};
 
+  // Actors hosted here that have messages waiting (actor_system.h).
+  moodycamel::ConcurrentQueue<std::shared_ptr<Actor>> ready;
+  std::atomic<int64_t> ready_count{0};
+  std::atomic<int> actors_hosted{0};
+  // Set before the workers start: this slot takes no unpinned scripts,
+  // only its inbox and its actors.
+  bool dedicated_to_actors = false;
+  // A task of this slot blocked in an actor call sleeps on this word, so
+  // that both its reply and actor work for this slot wake it (actor_host.h).
+  WaitWord call_word;
+
   void Wake() {
     wake.fetch_add(1, std::memory_order_release);
     wake.notify_all();
+    if (call_word.has_waiters()) {
+      call_word.Advance();
+      call_word.WakeAll();
+    }
   }
 
   // Protected by mu.
@@ -114,7 +133,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
   // Raises TaskTimeout/TaskCancelled in the worker's interpreter if it is
   // still running `task`. Asynchronous: returns at once.
-  void Interrupt(const TaskPtr& task, Interrupt why);
+  void Interrupt(const TaskPtr& task, InterruptReason why);
   // Blocks until the thread has ended, or until `timeout`. True if ended.
   bool WaitExited(std::chrono::duration<double> timeout);
 
@@ -122,6 +141,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   TaskId current_task_id() const { return current_id_.load(std::memory_order_relaxed); }
   int64_t interpreter_id() const { return interpreter_id_.load(std::memory_order_relaxed); }
   double cpu_seconds() const;
+  // Exports of this interpreter still shared (live) / given up at teardown.
+  int64_t live_exports() const {
+    ShareOwner* o = share_owner_.load(std::memory_order_acquire);
+    return o ? o->live() : 0;
+  }
+  int64_t orphaned_exports() const { return orphaned_exports_.load(std::memory_order_relaxed); }
 
   // ---- Resource control (worker_resources.cc) ----
   // Makes this worker a standby successor: once ready it waits for the
@@ -139,6 +164,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   TaskPtr TryPop();
   void RunTask(TaskPtr task);
   void Teardown();
+  void DrainExports();
   void StopOtherThreads();
 
   // ---- Resource control (worker_resources.cc) ----
@@ -172,6 +198,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   InterpreterContext ctx_;
   Interpreter interp_;
   std::unique_ptr<ScriptRunner> runner_;
+  std::unique_ptr<ActorHost> host_;
   bool prefer_shared_ = false;  // which queue TryPop looks at first
 
   // Set by the worker thread before it signals ready, then constant.
@@ -207,6 +234,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::shared_ptr<Worker> successor_;
   uint8_t successor_reason_ = 0;
   std::chrono::steady_clock::time_point retry_recycle_after_{};
+  std::atomic<int64_t> orphaned_exports_{0};
+  // ctx_.share_owner for other threads (stats): published once it exists;
+  // it lives as long as this Worker.
+  std::atomic<ShareOwner*> share_owner_{nullptr};
 };
 
 }  // namespace interpd

@@ -52,10 +52,13 @@ ErrorCode ErrorCodeForStatus(Status::Code code) {
     case Status::Code::kTimeout: return ErrorCode::kTimeout;
     case Status::Code::kNotShareable: return ErrorCode::kNotRepresentable;
     case Status::Code::kInvalidArgument: return ErrorCode::kInvalidParams;
+    // A taken name (actor.spawn) is a conflict in the request's params;
+    // PROTOCOL.md has no dedicated code, and -32603 would read as a bug.
+    case Status::Code::kAlreadyExists: return ErrorCode::kInvalidParams;
     // Listed rather than defaulted so that a new Status code makes the
     // compiler point here (-Wswitch) and someone decides its wire error.
     case Status::Code::kOk:
-    case Status::Code::kAlreadyExists:
+    case Status::Code::kDeadlock:
     case Status::Code::kCancelled:
     case Status::Code::kResourceExhausted:
     case Status::Code::kClosed:

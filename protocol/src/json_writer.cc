@@ -142,7 +142,8 @@ void AppendFloat(double d, std::string* out) {
 // stack stays small whatever the value.
 class Writer {
  public:
-  Writer(std::string* out, int max_depth) : out_(out), max_depth_(max_depth) {}
+  Writer(std::string* out, int max_depth, size_t max_digits)
+      : out_(out), max_depth_(max_depth), max_digits_(max_digits) {}
 
   // Writes `v`, which sits inside `depth` containers. On failure records the
   // reason; each enclosing container then adds its segment to the path.
@@ -156,7 +157,16 @@ class Writer {
         out_->append(buf, res.ptr);
         return true;
       }
-      case ValueKind::kBigInt: out_->append(BigIntToDecimal(v.big_int_bytes())); return true;
+      case ValueKind::kBigInt: {
+        // Decide from the size before converting: the conversion is
+        // quadratic, and a huge integer must not stall the I/O thread.
+        const size_t bytes = v.big_int_bytes().size();
+        if (static_cast<double>(bytes - 1) * 8 * 0.30103 > static_cast<double>(max_digits_)) return TooLong(v);
+        std::string text = BigIntToDecimal(v.big_int_bytes());
+        if (text.size() - (text[0] == '-' ? 1 : 0) > max_digits_) return TooLong(v);
+        out_->append(text);
+        return true;
+      }
       case ValueKind::kFloat: {
         const double d = v.as_float();
         if (!std::isfinite(d)) return Fail(v, std::isnan(d) ? "nan is not a JSON number" : "infinity is not a JSON number");
@@ -252,6 +262,12 @@ class Writer {
     reason_ = reason;
     return false;
   }
+  bool TooLong(const Value& v) {
+    // Fail() keeps a view: the text must outlive this call.
+    digits_reason_ = "an integer longer than " + std::to_string(max_digits_) +
+                     " digits (Python's json and int() refuse those)";
+    return Fail(v, digits_reason_);
+  }
   bool TooDeep(const Value& v) {
     depth_reason_ = "nesting exceeds the depth limit of " + std::to_string(max_depth_);
     return Fail(v, depth_reason_);
@@ -259,6 +275,8 @@ class Writer {
 
   std::string* const out_;
   const int max_depth_;
+  const size_t max_digits_;
+  std::string digits_reason_;
   // Set only on failure.
   std::string_view what_ = "value";
   std::string_view type_;
@@ -271,7 +289,7 @@ class Writer {
 
 Status AppendJson(const Value& value, std::string* out, const JsonWriteOptions& options, JsonWriteError* error) {
   const size_t start = out->size();
-  Writer writer(out, options.max_depth);
+  Writer writer(out, options.max_depth, options.max_integer_digits);
   if (writer.Write(value, 0)) return Status::OK();
   out->resize(start);
   return writer.Failure(options.root, error);

@@ -69,6 +69,10 @@ const std::vector<std::pair<std::string, std::string>> kDefaults = {
     {"policy.deny_socket", "false"},
     {"policy.restrict_writes", "false"},
     {"policy.write_paths", "[]"},
+    {"actors.workers", "0"},
+    {"actors.call_timeout", "30"},
+    {"actors.max_restarts", "3"},
+    {"actors.restart_window", "60"},
     {"python.home", R"("")"},
     {"python.path", "[]"},
     {"python.site", "true"},
@@ -114,6 +118,10 @@ const std::vector<std::pair<std::string, bool>> kReloadable = {
     {"policy.deny_socket", true},
     {"policy.restrict_writes", true},
     {"policy.write_paths", true},
+    {"actors.workers", false},
+    {"actors.call_timeout", true},
+    {"actors.max_restarts", true},
+    {"actors.restart_window", true},
     {"python.home", false},
     {"python.path", false},
     {"python.site", false},
@@ -163,6 +171,10 @@ TEST_CASE("A default-constructed Config holds the documented defaults", "[config
   CHECK_FALSE(c.policy.deny_socket);
   CHECK_FALSE(c.policy.restrict_writes);
   CHECK(c.policy.write_paths.empty());
+  CHECK(c.actors.workers == 0);
+  CHECK(c.actors.call_timeout == 30s);
+  CHECK(c.actors.max_restarts == 3);
+  CHECK(c.actors.restart_window == 60s);
   CHECK(c.python.home.empty());
   CHECK(c.python.path.empty());
   CHECK(c.python.site);
@@ -256,6 +268,10 @@ TEST_CASE("A file can set every key", "[config]") {
   CHECK(c.policy.deny_socket);
   CHECK(c.policy.restrict_writes);
   CHECK(c.policy.write_paths == std::vector<std::string>{"/srv/out", "/tmp"});
+  CHECK(c.actors.workers == 2);
+  CHECK(c.actors.call_timeout == 0s);
+  CHECK(c.actors.max_restarts == 7);
+  CHECK(c.actors.restart_window == 5500ms);
   CHECK(c.python.home == "/opt/python3.13");
   CHECK(c.python.path == std::vector<std::string>{"/opt/interpd/lib", "/srv/app"});
   CHECK_FALSE(c.python.site);
@@ -342,9 +358,7 @@ TEST_CASE("Each kind of bad input is rejected with the key, the value and the re
        "bad.toml:1: [sever]: unknown section; did you mean [server]?"},
       {"an unknown section", "[network]\n", "network", 1,
        "[network]: unknown section; the sections are [server], [workers], [tasks], [limits], [recycle], [policy], "
-       "[python], [log]"},
-      {"a reserved section", "\n[actors]\nmailbox = 10\n", "actors", 2,
-       "[actors]: section reserved for a later version of interpd; it has no keys yet"},
+       "[actors], [python], [log]"},
       {"a memory limit below its floor", "[limits]\nmemory_limit = 4096\n", "limits.memory_limit", 2,
        "[limits] memory_limit = 4096: must be 0 (none) or between 1MiB and 1TiB"},
       {"an unknown lane", "[tasks]\ndefault_lane = \"compatible\"\n", "tasks.default_lane", 2,

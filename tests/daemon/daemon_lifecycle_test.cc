@@ -256,3 +256,20 @@ TEST_CASE("bad configuration is refused at start with the key and the reason", "
   CHECK(*rc == 2);
   CHECK(d.Log().find("count") != std::string::npos);
 }
+
+TEST_CASE("SIGTERM is quick even with a SharedBuffer left in a named channel", "[daemon][signals]") {
+  // Its owner would otherwise wait (share_drain_timeout) for a receiver that
+  // will never come.
+  Daemon d;
+  REQUIRE(d.WaitNotify("READY=1"));
+  Client c(d.socket_path());
+  Value r = Result(c.Call(
+      "run", R"J({"code": "import interpd\ninterpd.channel('left-behind').send(interpd.SharedBuffer(b'x' * 1000))"})J"));
+  REQUIRE(GetStr(r, "status") == "ok");
+  const auto t0 = std::chrono::steady_clock::now();
+  d.Signal(SIGTERM);
+  auto rc = d.WaitExit(10s);
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+}

@@ -87,6 +87,28 @@ TEST_CASE("a value JSON cannot carry is status error interpd.NotRepresentable", 
   }
 }
 
+TEST_CASE("a deeply nested value and a huge integer are judged as values, not as the response",
+          "[daemon][run]") {
+  Client c(Shared().socket_path());
+  // 127 levels inside the result object: the deepest the 128 limit allows.
+  Value ok = Result(c.Call("run", R"({"code": "x = []\nfor _ in range(126): x = [x]\nx"})"));
+  CHECK(GetStr(ok, "status") == "ok");
+  Value deep = Result(c.Call("run", R"({"code": "print('kept')\nx = []\nfor _ in range(127): x = [x]\nx"})", 2));
+  CHECK(GetStr(deep, "status") == "error");
+  CHECK(GetStr(Get(deep, "error"), "type") == "interpd.NotRepresentable");
+  CHECK(GetStr(deep, "stdout") == "kept\n");
+  Value big = Result(c.Call("run", R"({"code": "10**5000"})", 3));
+  CHECK(GetStr(big, "status") == "error");
+  CHECK(GetStr(Get(big, "error"), "message").find("4300 digits") != std::string::npos);
+  CHECK(GetStr(Result(c.Call("run", R"({"code": "10**4299"})", 4)), "status") == "ok");
+}
+
+TEST_CASE("ping refuses params it does not know", "[daemon]") {
+  Client c(Shared().socket_path());
+  CHECK(GetInt(Get(c.Call("ping", R"({"x": 1})"), "error"), "code") == -32602);
+  CHECK(Result(c.Call("ping", "{}", 2)) == Value::Str("pong"));
+}
+
 TEST_CASE("sys.exit becomes status exit with the exit code", "[daemon][run]") {
   Client c(Shared().socket_path());
   Value r = Result(c.Call("run", R"J({"code": "import sys\nsys.exit(3)"})J"));

@@ -61,6 +61,12 @@ deny_socket = true
 restrict_writes = true
 write_paths = ["/srv/out", "/tmp"]
 
+[actors]
+workers = 2
+call_timeout = 0
+max_restarts = 7
+restart_window = 5.5
+
 [python]
 home = "/opt/python3.13"
 path = ["/opt/interpd/lib", "/srv/app"]

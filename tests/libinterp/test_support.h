@@ -35,6 +35,22 @@ inline TaskResult Run(WorkerPool& pool, std::string code, int worker = -1) {
   return pool.Submit(Script(std::move(code), worker)).Get();
 }
 
+// A Python string literal for `s` (for embedding code in code).
+inline std::string PyStr(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
 inline std::string Describe(const TaskResult& r) {
   std::string s = std::string("status=") + std::string(TaskStatusName(r.status)) + " value=" + r.value.Repr();
   if (r.error) s += " error=" + r.error->type + ": " + r.error->message + "\n" + r.error->traceback;

@@ -68,6 +68,20 @@ TEST_CASE("a full queue refuses new work as overloaded", "[pool]") {
   busy.Get();
 }
 
+TEST_CASE("the queue limit can be changed while the pool runs", "[pool]") {
+  auto pool = MakePool(1);
+  pool->SetLimits(1, std::chrono::seconds(2));
+  TaskFuture busy = pool->Submit(Script("import time\ntime.sleep(0.3)"));
+  std::this_thread::sleep_for(50ms);
+  TaskFuture waiting = pool->Submit(Script("1"));
+  CHECK(pool->Submit(Script("1")).Get().refusal.code() == Status::Code::kOverloaded);
+  pool->SetLimits(100, std::chrono::seconds(2));
+  TaskFuture more = pool->Submit(Script("2"));
+  CHECK(waiting.Get().status == TaskStatus::kOk);
+  CHECK(more.Get().value == Value::Int(2));
+  busy.Get();
+}
+
 TEST_CASE("repeated scripts are compiled once per interpreter", "[pool]") {
   auto pool = MakePool(1);
   for (int i = 0; i < 3; ++i) REQUIRE(Run(*pool, "sum(range(10))", 0).value == Value::Int(45));

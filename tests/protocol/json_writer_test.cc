@@ -223,3 +223,22 @@ TEST_CASE("JSON type names are the wire names", "[writer]") {
   CHECK(JsonTypeName(ValueKind::kDict) == "object");
   CHECK(JsonTypeName(ValueKind::kBytes) == "bytes");
 }
+
+TEST_CASE("integers longer than the digit limit are refused without converting them", "[writer]") {
+  std::vector<uint8_t> bytes(4000, 0x11);  // about 9600 digits
+  bytes.push_back(0);
+  std::string out;
+  JsonWriteError err;
+  Status st = AppendJson(Value::BigInt(bytes), &out, {}, &err);
+  CHECK(st.code() == Status::Code::kNotShareable);
+  CHECK(st.message().find("4300 digits") != std::string::npos);
+  std::vector<uint8_t> ok;
+  REQUIRE(interpd::DecimalToBigInt(std::string(4300, '9'), &ok));
+  out.clear();
+  CHECK(AppendJson(Value::BigInt(ok), &out, {}).ok());
+  CHECK(out == std::string(4300, '9'));
+  std::vector<uint8_t> over;
+  REQUIRE(interpd::DecimalToBigInt(std::string(4301, '9'), &over));
+  out.clear();
+  CHECK_FALSE(AppendJson(Value::BigInt(over), &out, {}).ok());
+}

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "interpd/actors.h"
 #include "interpd/runtime.h"
 #include "interpd/status.h"
 #include "interpd/task.h"
@@ -62,11 +63,23 @@ std::string_view RecycleReasonName(RecycleReason reason);
 
 struct PoolOptions {
   int workers = 0;                              // 0: one per CPU
+  // Extra slots that run actors (and pinned work) but no unpinned scripts;
+  // they are numbered after the script workers. New actors go there first.
+  int actor_workers = 0;
   size_t queue_limit = 10000;                   // tasks waiting; beyond: refused (kOverloaded)
   std::chrono::microseconds idle_spin{50};      // spin before parking (see worker.h)
   std::chrono::duration<double> interrupt_grace{2.0};
   size_t output_limit = 1 << 20;                // default per-task stdout+stderr cap
   size_t code_cache_entries = 256;              // compiled scripts kept per interpreter
+  // How long a worker being destroyed waits for other interpreters to let go
+  // of the buffers it shared before giving up on them (share.h invariant 2).
+  std::chrono::duration<double> share_drain_timeout{5.0};
+  // At shutdown, once no task runs any more, drop the process's named
+  // channels (and the values waiting in them) before interpreters are torn
+  // down, so their owners need not wait for shares nobody will receive. For
+  // a process with one pool (the daemon); off by default because named
+  // channels outlive a pool (another pool may still receive from them).
+  bool release_named_channels_at_shutdown = false;
   // Where callbacks run. nullptr: an internal dispatcher thread.
   std::shared_ptr<Dispatcher> dispatcher;
   RecycleOptions recycle;
@@ -138,6 +151,7 @@ struct WorkerStats {
   // (indexed by RecycleReason).
   uint64_t recycled = 0;
   uint64_t recycled_by[3] = {0, 0, 0};
+  int64_t shared_exports = 0;    // buffers of this worker's interpreter shared right now
 };
 
 struct PoolStats {
@@ -189,9 +203,26 @@ class WorkerPool {
   // Cuts a Shutdown() in progress short: its grace period ends now (a
   // second SIGTERM). Any thread.
   void HurryShutdown();
+  // Changes limits while running (SIGHUP); later submissions and interrupts
+  // use the new values.
+  void SetLimits(size_t queue_limit, std::chrono::duration<double> interrupt_grace);
 
   int size() const;
   PoolStats Stats() const;
+
+  // ---- Actors (actors.h). `done` runs on the dispatcher. ----
+  // Replies once __init__ ran: OK with `worker`, or its error.
+  void SpawnActor(ActorSpec spec, std::function<void(ActorReply)> done);
+  // `done` empty: a send (no reply, errors dropped).
+  void CallActor(std::string_view name, std::string method, Value args, Value kwargs,
+                 std::function<void(ActorReply)> done);
+  bool HasActor(std::string_view name) const;
+  // OK if a message for `method` of `name` would be handled; else why not
+  // (NotFound, Closed, InvalidArgument). Sends check this first.
+  Status CheckActorTarget(std::string_view name, std::string_view method) const;
+  // Graceful: after the current message, on_stop() runs; the name is freed.
+  void StopActor(std::string_view name, std::function<void(ActorReply)> done);
+  std::vector<ActorInfo> ListActors() const;
 
  private:
   explicit WorkerPool(std::shared_ptr<PoolImpl> impl);

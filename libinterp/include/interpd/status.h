@@ -34,6 +34,7 @@ class Status {
     kClosed,            // the channel or actor is closed
     kPythonError,       // a Python exception (message: "Type: text")
     kInternal,          // a bug or an unexpected CPython failure
+    kDeadlock,          // a synchronous call that could never be answered
   };
 
   Status() = default;  // OK
@@ -55,6 +56,7 @@ class Status {
   static Status Closed(std::string m) { return {Code::kClosed, std::move(m)}; }
   static Status PythonError(std::string m) { return {Code::kPythonError, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Deadlock(std::string m) { return {Code::kDeadlock, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -43,6 +43,10 @@ struct JsonWriteOptions {
   std::string_view root = "value";
   // Deepest nesting of arrays/objects written; the root container is depth 1.
   int max_depth = 128;
+  // Longest integer written, in decimal digits. Python's json.loads (and
+  // int()) refuse more than 4300 by default, so longer ones are refused here
+  // rather than sent to clients that cannot read them.
+  size_t max_integer_digits = 4300;
 };
 
 // Details of a failed write, for error.data of a -32012 response.
