@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "memory_accounting.h"
 #include "pool_impl.h"
 
 namespace interpd {
@@ -109,6 +110,10 @@ void ActorSystem::Spawn(ActorSpec spec, std::shared_ptr<ReplySink> reply) {
   if (stopping()) return Answer(reply, Fail(Status::ShuttingDown("the worker pool is shutting down")));
   if (spec.name.empty() || spec.name.size() > 256) {
     return Answer(reply, Fail(Status::InvalidArgument("actor names are 1 to 256 characters")));
+  }
+  if (spec.memory_limit != 0 && !MemoryAccounting::installed()) {
+    return Answer(reply, Fail(Status::InvalidArgument(
+                             "memory_limit needs memory accounting, which this runtime was started without")));
   }
   if (spec.worker >= pool_->actor_slot_count()) {
     return Answer(reply, Fail(Status::InvalidArgument("no worker " + std::to_string(spec.worker) + " (workers are 0.." +

@@ -184,6 +184,9 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool AfterTask();
   // True if a ready successor took the slot: leave the loop.
   bool HandOverIfReady();
+  // Whether actor instances live in this interpreter (it is then not
+  // recycled). Worker thread only.
+  bool HostsActors() const;
   // A standby waits here until activated, stopped, or orphaned.
   void WaitForActivation();
   Interpreter::Kind InterpreterKind() const;

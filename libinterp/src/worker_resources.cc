@@ -15,6 +15,15 @@
 //      for S instead of taking another. For max_memory and max_age, W serves
 //      on until S is ready.)
 //   4. S starts taking tasks from the slot's queues.
+// Actors: an actor instance lives in its worker's interpreter, and
+// recycling it would lose the actor's state (ActorSystem could only restart
+// it from scratch, as for a worker lost to a stuck task). So a worker that
+// hosts actor instances is not recycled: W starts no successor while it
+// hosts any, and does not hand the slot to a ready successor while it does
+// (one spawned meanwhile); recycling resumes once its actors are stopped.
+// Actors whose construction is still queued on the slot are fine: they are
+// the slot's, and S builds them. Per-actor memory is bounded by the actor's
+// own limit instead (ActorSpec::memory_limit).
 // Only one of W and S takes tasks at any time, so pinned tasks keep their
 // order, and the watchdog's one entry per slot stays right. If S fails to
 // start, W keeps the slot and tries again a second later. If W is abandoned
@@ -24,6 +33,7 @@
 
 #include <thread>
 
+#include "actor_host.h"
 #include "pool_impl.h"
 #include "policy.h"
 #include "recycle.h"
@@ -134,8 +144,11 @@ void Worker::BeforeLoop() {
   MaybeStartSuccessor();
 }
 
+bool Worker::HostsActors() const { return host_ != nullptr && host_->live() > 0; }
+
 void Worker::MaybeStartSuccessor() {
   if (slot_->lane == SlotLane::kFresh || successor_ || abandoned() || stop_.load(std::memory_order_acquire)) return;
+  if (HostsActors()) return;
   const auto now = std::chrono::steady_clock::now();
   if (now < retry_recycle_after_) return;
   const RecycleOptions& rules = pool_->options().recycle;
@@ -181,6 +194,9 @@ bool Worker::HandOverIfReady() {
     retry_recycle_after_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     return false;
   }
+  // An actor was built here while the successor started: keep the slot
+  // (the successor waits, ready) until no actor lives here any more.
+  if (HostsActors()) return false;
   if (!pool_->HandOver(*slot_, shared_from_this(), successor_, static_cast<RecycleReason>(successor_reason_))) {
     // Abandoned or being stopped: this worker is leaving anyway, and
     // EndResources stops the successor (not here: with the GIL held, a

@@ -196,3 +196,71 @@ TEST_CASE("the default policy refuses subprocesses and ctypes and a reload chang
   CHECK(GetStr(Result(c.Call("run", RunParams("import os\nos.system('true')"), 100)), "status") == "ok");
   CHECK(d.Log().find("policy.deny_socket") != std::string::npos);
 }
+
+TEST_CASE("actor.spawn memory_limit bounds the actor over its life and limits.max_memory_limit caps it",
+          "[daemon][resources][actors]") {
+  Daemon d({.config_toml = "[limits]\nmax_memory_limit = \"64MiB\"\n"});
+  REQUIRE(d.WaitNotify("READY=1"));
+  Client c(d.socket_path());
+  const std::string hog =
+      "class Hog:\n"
+      "    def __init__(self):\n"
+      "        self.keep = []\n"
+      "    def grab(self, n):\n"
+      "        self.keep.append(bytearray(n))\n"
+      "        return len(self.keep)\n"
+      "    def ping(self):\n"
+      "        return 'pong'\n";
+  auto spawn = [&](const std::string& name, const std::string& extra, int id) {
+    return c.Call("actor.spawn", "{\"name\": " + Quote(name) + ", \"code\": " + Quote(hog) + ", \"class\": \"Hog\"" +
+                                     extra + "}",
+                  id);
+  };
+  CHECK(GetStr(Result(spawn("hog", ", \"memory_limit\": 16777216", 1)), "name") == "hog");
+  CHECK(Result(c.Call("actor.call", R"({"name": "hog", "method": "grab", "args": [10000000]})", 2)) == Value::Int(1));
+  Value over = c.Call("actor.call", R"({"name": "hog", "method": "grab", "args": [10000000]})", 3);
+  CHECK(GetInt(Error(over), "code") == -32010);
+  CHECK(GetStr(Get(Error(over), "data"), "type") == "MemoryError");
+  CHECK(Result(c.Call("actor.call", R"({"name": "hog", "method": "ping"})", 4)) == Value::Str("pong"));
+
+  Value capped = spawn("big", ", \"memory_limit\": 134217728", 5);
+  CHECK(GetInt(Error(capped), "code") == -32602);
+  CHECK(GetStr(Error(capped), "message") == "params.memory_limit: at most 67108864 bytes (limits.max_memory_limit)");
+  CHECK(GetInt(Error(spawn("zero", ", \"memory_limit\": 0", 6)), "code") == -32602);
+}
+
+TEST_CASE("recycle.max_tasks leaves a worker hosting an actor alone until the actor stops",
+          "[daemon][resources][actors]") {
+  Daemon d({.config_toml = "[recycle]\nmax_tasks = 2\n", .workers = 1});
+  REQUIRE(d.WaitNotify("READY=1"));
+  Client c(d.socket_path());
+  const std::string counter =
+      "class C:\n"
+      "    def __init__(self):\n"
+      "        self.n = 0\n"
+      "    def incr(self):\n"
+      "        self.n += 1\n"
+      "        return self.n\n";
+  REQUIRE(GetStr(Result(c.Call("actor.spawn", "{\"name\": \"c\", \"code\": " + Quote(counter) + ", \"class\": \"C\"}")),
+                 "name") == "c");
+  std::set<int64_t> interpreters;
+  for (int i = 1; i <= 6; ++i) {
+    Value r = Result(c.Call("run", RunParams("import interpd\n(interpd.interpreter_id(), interpd.actor('c').call('incr'))"),
+                            10 + i));
+    REQUIRE(GetStr(r, "status") == "ok");
+    const Value& v = Get(r, "value");
+    REQUIRE(v.items().size() == 2);
+    interpreters.insert(v.items()[0].as_int());
+    CHECK(v.items()[1].as_int() == i);
+  }
+  CHECK(interpreters.size() == 1);
+  CHECK(GetInt(Get(Result(c.Call("stats", "", 20)), "totals"), "recycled") == 0);
+  CHECK(Get(Result(c.Call("actor.stop", R"({"name": "c"})", 21)), "stopped") == Value::Bool(true));
+  for (int i = 0; i < 4; ++i) {
+    Value r = Result(c.Call("run", RunParams("import interpd\ninterpd.interpreter_id()"), 30 + i));
+    REQUIRE(GetStr(r, "status") == "ok");
+    interpreters.insert(Get(r, "value").as_int());
+  }
+  CHECK(interpreters.size() >= 2);
+  CHECK(GetInt(Get(Result(c.Call("stats", "", 40)), "totals"), "recycled") >= 1);
+}
