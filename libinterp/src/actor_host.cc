@@ -112,8 +112,8 @@ ActorHost::MemoryScope::MemoryScope(ActorHost& host, Actor& actor) : host_(host)
   MemoryAccounting::FlushThread();
   base_ = account_->bytes();
   nested_at_start_ = host_.nested_growth_;
-  const int64_t limit =
-      actor.spec.memory_limit > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(actor.spec.memory_limit);
+  const size_t asked = actor.spec.memory_limit;
+  const int64_t limit = asked > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(asked);
   const int64_t left = limit - actor.memory_charged.load(std::memory_order_relaxed);
   // Used up: a room of one byte (0 would mean no limit) fails the next
   // allocation that reaches the hooks.

@@ -245,8 +245,8 @@ TEST_CASE("recycle.max_tasks leaves a worker hosting an actor alone until the ac
                  "name") == "c");
   std::set<int64_t> interpreters;
   for (int i = 1; i <= 6; ++i) {
-    Value r = Result(c.Call("run", RunParams("import interpd\n(interpd.interpreter_id(), interpd.actor('c').call('incr'))"),
-                            10 + i));
+    const std::string code = "import interpd\n(interpd.interpreter_id(), interpd.actor('c').call('incr'))";
+    Value r = Result(c.Call("run", RunParams(code), 10 + i));
     REQUIRE(GetStr(r, "status") == "ok");
     const Value& v = Get(r, "value");
     REQUIRE(v.items().size() == 2);
