@@ -54,6 +54,12 @@ void Spawn(const SessionPtr& session, Request req, Responder r) {
   auto worker = p.Int("worker", 0, 1023);
   auto restart = p.OneOf("restart", {"never", "on-failure"});
   auto max_restarts = p.Int("max_restarts", 0, 1000);
+  auto memory_limit = p.Int("memory_limit", 1, INT64_MAX);
+  if (p.ok() && memory_limit && limits->max_memory_limit > 0 &&
+      static_cast<uint64_t>(*memory_limit) > limits->max_memory_limit) {
+    p.Fail("params.memory_limit: at most " + std::to_string(limits->max_memory_limit) +
+           " bytes (limits.max_memory_limit)");
+  }
   if (Status st = p.Finish(); !st.ok()) return r.Fail(st);
   if (!server.accepting()) return r.Fail(Status::ShuttingDown("shutting down: no new actors"));
   spec.name = std::move(*name);
@@ -63,6 +69,9 @@ void Spawn(const SessionPtr& session, Request req, Responder r) {
   spec.restart = restart.value_or("never") == "on-failure" ? RestartPolicy::kOnFailure : RestartPolicy::kNever;
   spec.max_restarts = static_cast<int>(max_restarts.value_or(limits->actor_max_restarts));
   spec.restart_window = limits->actor_restart_window;
+  // No default: limits.memory_limit is for runs; an actor is bounded only
+  // when its spawn asks.
+  if (memory_limit) spec.memory_limit = static_cast<size_t>(*memory_limit);
   const std::string actor_name = spec.name;
   auto responder = std::make_shared<Responder>(std::move(r));
   server.pool().SpawnActor(std::move(spec), [responder, actor_name](ActorReply reply) {

@@ -36,6 +36,12 @@ constexpr std::array<std::pair<LogTarget, std::string_view>, 3> kTargets = {{
     {LogTarget::kJournal, "journal"},
 }};
 
+constexpr std::array<std::pair<LaneChoice, std::string_view>, 3> kLanes = {{
+    {LaneChoice::kIsolated, "isolated"},
+    {LaneChoice::kCompat, "compat"},
+    {LaneChoice::kAuto, "auto"},
+}};
+
 // Lookups in the {value, name} tables above, both ways.
 template <typename Enum, std::size_t N>
 std::string_view NameOf(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
@@ -77,6 +83,8 @@ std::string_view LogLevelName(LogLevel level) { return NameOf(kLevels, level); }
 std::optional<LogLevel> ParseLogLevel(std::string_view name) { return ValueOf(kLevels, name); }
 std::string_view LogTargetName(LogTarget target) { return NameOf(kTargets, target); }
 std::optional<LogTarget> ParseLogTarget(std::string_view name) { return ValueOf(kTargets, name); }
+std::string_view LaneChoiceName(LaneChoice lane) { return NameOf(kLanes, lane); }
+std::optional<LaneChoice> ParseLaneChoice(std::string_view name) { return ValueOf(kLanes, name); }
 
 bool ConfigDiff::NeedsRestart() const { return !RestartKeys().empty(); }
 

@@ -21,7 +21,9 @@
 //      "the standard path"); they are resolved where they are used, by the
 //      Resolve* functions below, never written back. So a Config printed by
 //      ToToml() and parsed again compares equal, on any machine.
-//   3. tasks.default_timeout <= tasks.max_timeout whenever both are non-zero.
+//   3. tasks.default_timeout <= tasks.max_timeout whenever both are non-zero;
+//      limits.memory_limit <= limits.max_memory_limit likewise;
+//      tasks.default_lane is "isolated" unless workers.compat_count > 0.
 //   4. Every key is either reloadable on SIGHUP or restart-only, never both
 //      (ConfigKeys says which); Diff() and ApplyReloadable() rely on it.
 #ifndef INTERPD_DAEMON_CONFIG_H_
@@ -48,11 +50,17 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 // journal's stream (see Logging::StderrIsJournal), else stderr.
 enum class LogTarget { kAuto, kStderr, kJournal };
 
+// Which lane a run that names none takes (PROTOCOL.md, `run` param `lane`).
+enum class LaneChoice { kIsolated, kCompat, kAuto };
+
 // The names used in the file and on the command line: "trace" ... "off".
 std::string_view LogLevelName(LogLevel level);
 std::optional<LogLevel> ParseLogLevel(std::string_view name);
 std::string_view LogTargetName(LogTarget target);
 std::optional<LogTarget> ParseLogTarget(std::string_view name);
+// "isolated", "compat", "auto".
+std::string_view LaneChoiceName(LaneChoice lane);
+std::optional<LaneChoice> ParseLaneChoice(std::string_view name);
 
 struct ServerConfig {
   // Path of the listening Unix socket; "" = ResolveSocketPath()'s default.
@@ -100,6 +108,12 @@ struct WorkersConfig {
   // After a timed-out task is interrupted, how long the worker has to come
   // back before it is abandoned (stuck in C code) and replaced.
   Duration interrupt_grace = std::chrono::seconds(2);
+  // Workers of the compat lane, for scripts that import single-phase-init C
+  // extensions; they share the main interpreter's GIL. 0 = no compat lane.
+  std::uint32_t compat_count = 1;
+  // Spare interpreters kept ready for `isolation: "fresh"`; each runs one
+  // script and is replaced at once. 0 = fresh runs are refused.
+  std::uint32_t fresh_spares = 2;
 
   friend bool operator==(const WorkersConfig&, const WorkersConfig&) = default;
 };
@@ -115,8 +129,47 @@ struct TasksConfig {
   std::uint64_t output_limit = std::uint64_t{1} << 20;
   // Compiled code objects kept per interpreter (LRU); 0 = no cache.
   std::uint32_t code_cache_entries = 256;
+  // The lane of a run that does not name one.
+  LaneChoice default_lane = LaneChoice::kIsolated;
 
   friend bool operator==(const TasksConfig&, const TasksConfig&) = default;
+};
+
+// Per-task resource limits (docs/resources.md).
+// The daemon always runs with memory accounting (RuntimeOptions), which
+// memory limits and memory-based recycling rely on.
+struct LimitsConfig {
+  // Bytes a run may add to its interpreter's memory when it names no
+  // memory_limit; 0 = none.
+  std::uint64_t memory_limit = 0;
+  // Cap on any run's memory_limit, requested or default; 0 = no cap.
+  std::uint64_t max_memory_limit = 0;
+  // CPU time a run may use (its worker thread's CPU clock); 0 = none.
+  Duration cpu_seconds{0};
+
+  friend bool operator==(const LimitsConfig&, const LimitsConfig&) = default;
+};
+
+// When a worker's interpreter is replaced by a new one (0 = never).
+struct RecycleConfig {
+  std::uint64_t max_tasks = 0;   // tasks one interpreter runs
+  std::uint64_t max_memory = 0;  // its accounted memory, bytes
+  Duration max_age{0};           // time since it was created
+
+  friend bool operator==(const RecycleConfig&, const RecycleConfig&) = default;
+};
+
+// What scripts may do (docs/security.md: a policy, not a sandbox).
+struct PolicyConfig {
+  bool deny_subprocess = true;
+  bool deny_kill = true;
+  bool deny_ctypes = true;
+  bool deny_socket = false;
+  bool restrict_writes = false;
+  // Absolute directories writes may go to when restrict_writes is on.
+  std::vector<std::string> write_paths;
+
+  friend bool operator==(const PolicyConfig&, const PolicyConfig&) = default;
 };
 
 struct ActorsConfig {
@@ -182,14 +235,12 @@ struct Config {
   ServerConfig server;
   WorkersConfig workers;
   TasksConfig tasks;
+  LimitsConfig limits;
+  RecycleConfig recycle;
+  PolicyConfig policy;
   ActorsConfig actors;
   PythonConfig python;
   LogConfig log;
-  // Reserved for later sections, each its own struct and table here and in
-  // config/interpd.toml; ConfigLoader already refuses them by name so an
-  // early adopter's file fails loudly instead of being half-applied:
-  //   [limits], [recycle] per-interpreter memory quotas, worker recycling
-  //   [policy]            audit-hook rules (what scripts may open/import)
 
   friend bool operator==(const Config&, const Config&) = default;
 

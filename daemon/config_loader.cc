@@ -279,6 +279,24 @@ void ConfigLoader::CheckAcrossKeys() {
                        "reach it could run code as the daemon; bind 127.0.0.1 or [::1], or set [server] "
                        "http_allow_remote = true to accept that"});
   }
+  // Blames `key` where it was set, or `fallback` if only that one was.
+  auto blame = [this](const std::string& key, const std::string& fallback, std::string subject, std::string why) {
+    const std::string blamed = origins_.contains(key) || !origins_.contains(fallback) ? key : fallback;
+    const Origin origin = origins_.contains(blamed) ? origins_[blamed] : Origin{"defaults", 0};
+    errors_.push_back({origin.source, origin.line, key, std::move(subject), std::move(why)});
+  };
+  const LimitsConfig& limits = config_.limits;
+  if (limits.memory_limit != 0 && limits.max_memory_limit != 0 && limits.memory_limit > limits.max_memory_limit) {
+    blame("limits.memory_limit", "limits.max_memory_limit",
+          "[limits] memory_limit = " + ConfigKeys::FormatSize(limits.memory_limit),
+          "must not exceed [limits] max_memory_limit = " + ConfigKeys::FormatSize(limits.max_memory_limit) +
+              " (0 = none for either)");
+  }
+  if (config_.tasks.default_lane != LaneChoice::kIsolated && config_.workers.compat_count == 0) {
+    blame("tasks.default_lane", "workers.compat_count",
+          "[tasks] default_lane = " + ConfigKeys::Quote(LaneChoiceName(config_.tasks.default_lane)),
+          "needs [workers] compat_count > 0 (the compat lane has no workers)");
+  }
 }
 
 LoadResult ConfigLoader::Finish(const std::vector<ConfigOverride>& overrides) {

@@ -48,11 +48,28 @@ std::shared_ptr<const ServerLimits> MakeLimits(const Config& c) {
   l->default_timeout = std::chrono::duration<double>(c.tasks.default_timeout);
   l->max_timeout = std::chrono::duration<double>(c.tasks.max_timeout);
   l->output_limit = c.tasks.output_limit;
+  l->memory_limit = c.limits.memory_limit;
+  l->max_memory_limit = c.limits.max_memory_limit;
+  l->cpu_limit = std::chrono::duration<double>(c.limits.cpu_seconds);
+  l->default_lane = c.tasks.default_lane == LaneChoice::kCompat ? Lane::kCompat
+                    : c.tasks.default_lane == LaneChoice::kAuto ? Lane::kAuto
+                                                                : Lane::kIsolated;
   l->actor_call_timeout = std::chrono::duration<double>(c.actors.call_timeout);
   l->actor_max_restarts = static_cast<int>(c.actors.max_restarts);
   l->actor_restart_window = std::chrono::duration<double>(c.actors.restart_window);
   l->http_idle_timeout = std::chrono::duration<double>(c.server.http_idle_timeout);
   return l;
+}
+
+Policy MakePolicy(const PolicyConfig& c) {
+  Policy p;
+  p.deny_subprocess = c.deny_subprocess;
+  p.deny_kill = c.deny_kill;
+  p.deny_ctypes = c.deny_ctypes;
+  p.deny_socket = c.deny_socket;
+  p.restrict_writes = c.restrict_writes;
+  p.write_paths = c.write_paths;
+  return p;
 }
 
 void Notify(const std::string& state) { sd_notify(0, state.c_str()); }
@@ -127,6 +144,7 @@ int Daemon::Impl::Run() {
   ro.python_home = ResolvePythonHome(config.python.home);
   ro.extra_paths = config.python.path;
   ro.import_site = config.python.site;
+  ro.policy = MakePolicy(config.policy);
   s = Runtime::Start(ro, &runtime);
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
@@ -141,6 +159,11 @@ int Daemon::Impl::Run() {
   po.interrupt_grace = std::chrono::duration<double>(config.workers.interrupt_grace);
   po.output_limit = config.tasks.output_limit;
   po.code_cache_entries = config.tasks.code_cache_entries;
+  po.recycle.max_tasks = config.recycle.max_tasks;
+  po.recycle.max_memory = config.recycle.max_memory;
+  po.recycle.max_age = std::chrono::duration<double>(config.recycle.max_age);
+  po.compat_workers = static_cast<int>(config.workers.compat_count);
+  po.fresh_spares = static_cast<int>(config.workers.fresh_spares);
   po.dispatcher = std::make_shared<IoDispatcher>(io);
   // One pool per daemon: named channels die with it (faster shutdown).
   po.release_named_channels_at_shutdown = true;
@@ -279,6 +302,7 @@ void Daemon::Impl::Reload() {
   if (next.server.allow_users != config.server.allow_users || next.server.allow_groups != config.server.allow_groups) {
     WarnAllowlistBypassed(*server, *policy);
   }
+  Runtime::SetPolicy(MakePolicy(next.policy));
   int applied = 0;
   for (const auto& c : diff.changes) {
     if (c.reloadable) {

@@ -81,16 +81,24 @@ void Run(const SessionPtr& session, Request req, Responder r) {
   auto worker = p.Int("worker", 0, 1 << 20);
   auto isolation = p.OneOf("isolation", {"reuse", "fresh"});
   auto name = p.String("name");
-  auto memory_limit = p.Int("memory_limit", 0, INT64_MAX);
+  auto memory_limit = p.Int("memory_limit", 1, INT64_MAX);
   auto lane = p.OneOf("lane", {"isolated", "compat", "auto"});
   if (p.ok() && code.has_value() == path.has_value()) p.Fail("params: exactly one of \"code\" and \"path\" is required");
   if (p.ok() && timeout && *timeout <= 0) p.Fail("params.timeout: must be greater than 0 seconds");
   if (p.ok() && timeout && limits->max_timeout.count() > 0 && *timeout > limits->max_timeout.count()) {
     p.Fail("params.timeout: at most " + FloatRepr(limits->max_timeout.count()) + " s (tasks.max_timeout)");
   }
-  if (p.ok() && isolation && *isolation == "fresh") p.Fail("params.isolation: \"fresh\" is not available yet");
-  if (p.ok() && lane && *lane != "isolated") p.Fail("params.lane: only \"isolated\" is available yet");
-  if (p.ok() && memory_limit) p.Fail("params.memory_limit: per-run memory limits are not available yet");
+  const bool fresh = isolation && *isolation == "fresh";
+  if (p.ok() && memory_limit && limits->max_memory_limit > 0 &&
+      static_cast<uint64_t>(*memory_limit) > limits->max_memory_limit) {
+    p.Fail("params.memory_limit: at most " + std::to_string(limits->max_memory_limit) +
+           " bytes (limits.max_memory_limit)");
+  }
+  if (p.ok() && fresh && worker) p.Fail("params.worker: a fresh run cannot be pinned to a worker");
+  if (p.ok() && fresh && lane && *lane != "isolated") {
+    p.Fail("params.lane: a fresh run takes the isolated lane (fresh interpreters are isolated)");
+  }
+  if (p.ok() && worker && lane && *lane == "compat") p.Fail("params.worker: a compat-lane run cannot be pinned");
   if (Status st = p.Finish(); !st.ok()) return r.Fail(st);
 
   if (session->in_flight() >= limits->max_in_flight) {
@@ -125,6 +133,17 @@ void Run(const SessionPtr& session, Request req, Responder r) {
   }
   if (worker) task.worker = static_cast<int>(*worker);
   task.output_limit = limits->output_limit;
+  task.isolation = fresh ? Isolation::kFresh : Isolation::kReuse;
+  if (lane) {
+    task.lane = *lane == "compat" ? Lane::kCompat : *lane == "auto" ? Lane::kAuto : Lane::kIsolated;
+  } else if (!fresh && !(worker && limits->default_lane == Lane::kCompat)) {
+    task.lane = limits->default_lane;
+  }
+  task.memory_limit = memory_limit ? static_cast<size_t>(*memory_limit) : limits->memory_limit;
+  if (limits->max_memory_limit > 0 && (task.memory_limit == 0 || task.memory_limit > limits->max_memory_limit)) {
+    task.memory_limit = limits->max_memory_limit;
+  }
+  task.cpu_limit = limits->cpu_limit;
   const RequestId id = r.id();
   // Over HTTP (can_stream() false) the output stays in the result, as for a
   // notification: there is nowhere to send it while the run goes on.
@@ -216,40 +235,69 @@ Value RunResultToValue(const TaskResult& res, const protocol::Limits& limits) {
       {Str("error"), error_value},
       {Str("worker"), Int(res.worker)},
       {Str("duration_ms"), Num(res.duration_ms)},
+      {Str("lane"), Str(std::string(LaneName(res.lane)))},
   });
 }
 
 Value StatsToValue(Server& server) {
   PoolStats st = server.pool().Stats();
-  Value::Items workers;
   size_t pinned = 0;
-  for (const auto& w : st.workers) {
-    pinned += w.inbox_depth;
-    workers.push_back(Value::Dict({
-        {Str("id"), Int(w.id)},
-        {Str("state"), Str(w.state)},
-        {Str("interpreter_id"), Int(w.interpreter_id)},
-        {Str("tasks_run"), U64(w.tasks_run)},
-        {Str("current_task"), w.current_task ? U64(w.current_task) : Value()},
-        {Str("cpu_seconds"), Num(w.cpu_seconds)},
-        {Str("replacements"), U64(w.replacements)},
-        {Str("queued"), U64(w.inbox_depth)},
-        {Str("code_cache_hits"), U64(w.code_cache_hits)},
-        {Str("code_cache_misses"), U64(w.code_cache_misses)},
-    }));
-  }
+  int64_t memory_total = 0;
+  auto list = [&pinned, &memory_total](const std::vector<WorkerStats>& all) {
+    Value::Items items;
+    for (const auto& w : all) {
+      pinned += w.inbox_depth;
+      memory_total += w.memory_bytes;
+      items.push_back(Value::Dict({
+          {Str("id"), Int(w.id)},
+          {Str("state"), Str(w.state)},
+          {Str("lane"), Str(w.lane)},
+          {Str("interpreter_id"), Int(w.interpreter_id)},
+          {Str("tasks_run"), U64(w.tasks_run)},
+          {Str("current_task"), w.current_task ? U64(w.current_task) : Value()},
+          {Str("cpu_seconds"), Num(w.cpu_seconds)},
+          {Str("memory_bytes"), Int(w.memory_bytes)},
+          {Str("interpreter_tasks"), U64(w.worker_tasks)},
+          {Str("interpreter_age_seconds"), Num(w.worker_age_seconds)},
+          {Str("replacements"), U64(w.replacements)},
+          {Str("recycled"), U64(w.recycled)},
+          {Str("recycled_by"), Value::Dict({{Str("max_tasks"), U64(w.recycled_by[0])},
+                                            {Str("max_memory"), U64(w.recycled_by[1])},
+                                            {Str("max_age"), U64(w.recycled_by[2])}})},
+          {Str("queued"), U64(w.inbox_depth)},
+          {Str("code_cache_hits"), U64(w.code_cache_hits)},
+          {Str("code_cache_misses"), U64(w.code_cache_misses)},
+      }));
+    }
+    return items;
+  };
+  Value::Items workers = list(st.workers);
+  Value::Items compat_workers = list(st.compat_workers);
+  Value::Items spares = list(st.spares);
   const auto& c = server.counters();
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - server.started()).count();
   return Value::Dict({
       {Str("workers"), Value::List(std::move(workers))},
-      {Str("queues"), Value::Dict({{Str("shared"), U64(st.queued)}, {Str("pinned"), U64(pinned)}})},
+      {Str("compat_workers"), Value::List(std::move(compat_workers))},
+      {Str("spares"), Value::List(std::move(spares))},
+      {Str("queues"), Value::Dict({{Str("shared"), U64(st.queued)},
+                                   {Str("pinned"), U64(pinned)},
+                                   {Str("compat"), U64(st.compat_queued)},
+                                   {Str("fresh"), U64(st.fresh_queued)}})},
       {Str("totals"), Value::Dict({{Str("submitted"), U64(st.submitted)},
                                    {Str("completed"), U64(st.completed)},
                                    {Str("timeouts"), U64(st.timeouts)},
                                    {Str("cancelled"), U64(st.cancelled)},
                                    {Str("workers_replaced"), U64(st.abandoned_workers)},
-                                   {Str("stuck_threads"), Int(st.stuck_threads)}})},
+                                   {Str("stuck_threads"), Int(st.stuck_threads)},
+                                   {Str("recycled"), U64(st.recycled)},
+                                   {Str("fresh_runs"), U64(st.fresh_runs)},
+                                   {Str("compat_retries"), U64(st.compat_retries)}})},
+      {Str("memory"), Value::Dict({{Str("accounting"), Value::Bool(st.memory_accounting)},
+                                   {Str("workers_bytes"), Int(memory_total)},
+                                   {Str("interpreters_destroyed"), U64(st.interpreters_destroyed)},
+                                   {Str("left_behind_bytes"), Int(st.memory_left_behind)}})},
       {Str("connections"), Value::Dict({{Str("open"), U64(server.session_count())},
                                         {Str("total"), U64(c.connections_total)},
                                         {Str("refused_limit"), U64(c.connections_refused_limit)},

@@ -49,6 +49,10 @@ struct ServerLimits {
   std::chrono::duration<double> default_timeout{0};  // 0: none
   std::chrono::duration<double> max_timeout{0};      // 0: no cap
   uint64_t output_limit = 1 << 20;
+  uint64_t memory_limit = 0;                     // default per run; 0: none
+  uint64_t max_memory_limit = 0;                 // cap; 0: none
+  std::chrono::duration<double> cpu_limit{0};    // per run; 0: none
+  Lane default_lane = Lane::kIsolated;
   std::chrono::duration<double> actor_call_timeout{30};  // 0: none
   int actor_max_restarts = 3;
   std::chrono::duration<double> actor_restart_window{60};

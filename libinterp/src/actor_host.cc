@@ -105,6 +105,30 @@ void ActorHost::Handle(const std::shared_ptr<Actor>& actor, ActorMessage& msg) {
   ctx_.output.Resume();
 }
 
+ActorHost::MemoryScope::MemoryScope(ActorHost& host, Actor& actor) : host_(host), actor_(actor) {
+  if (actor.spec.memory_limit == 0 || !MemoryAccounting::installed()) return;
+  account_ = MemoryAccounting::BoundAccount();
+  if (account_ == nullptr) return;
+  MemoryAccounting::FlushThread();
+  base_ = account_->bytes();
+  nested_at_start_ = host_.nested_growth_;
+  const size_t asked = actor.spec.memory_limit;
+  const int64_t limit = asked > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(asked);
+  const int64_t left = limit - actor.memory_charged.load(std::memory_order_relaxed);
+  // Used up: a room of one byte (0 would mean no limit) fails the next
+  // allocation that reaches the hooks.
+  limit_.emplace(left > 0 ? static_cast<size_t>(left) : 1);
+}
+
+ActorHost::MemoryScope::~MemoryScope() {
+  if (account_ == nullptr) return;
+  limit_.reset();  // flushes the thread's running sum
+  const int64_t growth = account_->bytes() - base_;
+  const int64_t nested = host_.nested_growth_ - nested_at_start_;
+  actor_.memory_charged.fetch_add(growth - nested, std::memory_order_relaxed);
+  host_.nested_growth_ = nested_at_start_ + growth;
+}
+
 PythonError ActorHost::TakeError(const Actor& actor) {
   PyObject* exc = PyErr_GetRaisedException();
   PythonError e = DescribePythonException(exc, ActorFile(actor), actor.spec.code);
@@ -119,6 +143,9 @@ bool ActorHost::Construct(const std::shared_ptr<Actor>& actor, PythonError* erro
   PyObject* module = PyModule_New("__actor__");
   PyObject* globals = module ? PyModule_GetDict(module) : nullptr;
   PyObject* code = nullptr;
+  // A new instance starts with nothing charged; the old one, if any, is gone.
+  actor->memory_charged.store(0, std::memory_order_relaxed);
+  std::optional<MemoryScope> memory(std::in_place, *this, *actor);
   do {
     if (globals == nullptr || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) != 0) break;
     code = Py_CompileString(spec.code.c_str(), ActorFile(*actor).c_str(), Py_file_input);
@@ -144,6 +171,7 @@ bool ActorHost::Construct(const std::shared_ptr<Actor>& actor, PythonError* erro
   } while (false);
   Py_XDECREF(code);
   Py_XDECREF(module);
+  memory.reset();  // before the traceback is formatted, as for a run
   if (instance == nullptr) {
     *error = TakeError(*actor);
     system_.OnFailure(actor, *error);
@@ -188,7 +216,10 @@ void ActorHost::Invoke(const std::shared_ptr<Actor>& actor, ActorMessage& msg) {
     std::vector<uint64_t> saved = std::move(running_);
     running_ = msg.chain;
     running_.push_back(actor->id);
-    result = PyObject_Call(bound, args, kwargs);
+    {
+      MemoryScope memory(*this, *actor);
+      result = PyObject_Call(bound, args, kwargs);
+    }
     running_ = std::move(saved);
   }
   Py_XDECREF(kwargs);

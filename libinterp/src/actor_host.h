@@ -26,12 +26,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "actor_system.h"
 #include "interp_context.h"
 #include "interpd_module.h"
+#include "memory_accounting.h"
 
 namespace interpd {
 
@@ -50,6 +52,9 @@ class ActorHost {
   void Close();
 
   const std::vector<uint64_t>& running() const { return running_; }
+  // Actor instances living in this interpreter now (a worker hosting any is
+  // not recycled: worker_resources.cc).
+  size_t live() const { return instances_.size(); }
 
  private:
   int RunActor(const std::shared_ptr<Actor>& actor, int budget);
@@ -61,6 +66,26 @@ class ActorHost {
   void StopActor(const std::shared_ptr<Actor>& actor, ActorMessage& msg);
   PythonError TakeError(const Actor& actor);
 
+  // Charges what the actor's Python code grows the interpreter by to the
+  // actor, and holds it to spec.memory_limit (a ScopedMemoryLimit of what
+  // is left). Only for actors with a limit. Growth of actors it calls
+  // inline on this worker inside the scope is charged to them, not to it.
+  class MemoryScope {
+   public:
+    MemoryScope(ActorHost& host, Actor& actor);
+    ~MemoryScope();
+    MemoryScope(const MemoryScope&) = delete;
+    MemoryScope& operator=(const MemoryScope&) = delete;
+
+   private:
+    ActorHost& host_;
+    Actor& actor_;
+    MemoryAccount* account_ = nullptr;
+    int64_t base_ = 0;
+    int64_t nested_at_start_ = 0;
+    std::optional<ScopedMemoryLimit> limit_;
+  };
+
   ActorSystem& system_;
   Slot& slot_;
   InterpreterContext& ctx_;
@@ -68,6 +93,8 @@ class ActorHost {
   std::function<bool()> abandoned_;
   std::unordered_map<uint64_t, PyObject*> instances_;  // invariant 1
   std::vector<uint64_t> running_;                      // invariant 2
+  // Growth measured by the MemoryScopes that ended inside the current one.
+  int64_t nested_growth_ = 0;
 };
 
 }  // namespace interpd

@@ -95,7 +95,7 @@ bool WaitReply(ModuleState* st, ReplyBox& box, Deadline deadline) {
   while (!box.done()) {
     if (worker_thread && ctx->actor_host != nullptr && ctx->actor_host->RunReady(64) > 0) continue;
     if (worker_thread && ctx->task != nullptr && ctx->interrupt.fired()) {
-      const bool timeout = ctx->task->interrupt() == InterruptReason::kTimeout;
+      const bool timeout = EndsAsTimeout(ctx->task->interrupt());
       PyThreadState_SetAsyncExc(ctx->thread_ident, nullptr);
       PyErr_SetString(timeout ? st->task_timeout : st->task_cancelled,
                       timeout ? "the task's time limit passed while it waited on an actor"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "memory_accounting.h"
 #include "pool_impl.h"
 
 namespace interpd {
@@ -80,7 +81,7 @@ int ActorSystem::PickSlot(int requested) const {
   // Least loaded by hosted actors, dedicated actor slots first.
   int best = 0;
   std::pair<int, int> best_key{2, INT32_MAX};
-  for (int i = 0; i < pool_->slot_count(); ++i) {
+  for (int i = 0; i < pool_->actor_slot_count(); ++i) {
     const Slot& s = pool_->slot(i);
     std::pair<int, int> key{s.dedicated_to_actors ? 0 : 1, s.actors_hosted.load(std::memory_order_relaxed)};
     if (key < best_key) {
@@ -110,9 +111,13 @@ void ActorSystem::Spawn(ActorSpec spec, std::shared_ptr<ReplySink> reply) {
   if (spec.name.empty() || spec.name.size() > 256) {
     return Answer(reply, Fail(Status::InvalidArgument("actor names are 1 to 256 characters")));
   }
-  if (spec.worker >= pool_->slot_count()) {
+  if (spec.memory_limit != 0 && !MemoryAccounting::installed()) {
+    return Answer(reply, Fail(Status::InvalidArgument(
+                             "memory_limit needs memory accounting, which this runtime was started without")));
+  }
+  if (spec.worker >= pool_->actor_slot_count()) {
     return Answer(reply, Fail(Status::InvalidArgument("no worker " + std::to_string(spec.worker) + " (workers are 0.." +
-                                                      std::to_string(pool_->slot_count() - 1) + ")")));
+                                                      std::to_string(pool_->actor_slot_count() - 1) + ")")));
   }
   std::shared_ptr<Actor> actor;
   {

@@ -116,6 +116,10 @@ class Actor {
   std::atomic<ActorState> state{ActorState::kStarting};
   std::atomic<uint64_t> messages{0};
   std::atomic<uint64_t> restarts{0};
+  // Net bytes its current instance's __init__ and methods grew its
+  // interpreter by, for spec.memory_limit; tracked only with a limit.
+  // Written by the hosting worker thread (one at a time), relaxed.
+  std::atomic<int64_t> memory_charged{0};
 
   // Protected by mu.
   std::mutex mu;

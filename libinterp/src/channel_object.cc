@@ -115,7 +115,7 @@ PyObject* RaiseFor(ModuleState* st, const Status& s, const char* op) {
       // raised asynchronously, and clear that pending copy so it does not
       // fire a second time.
       InterpreterContext* ctx = st->ctx;
-      const bool timeout = ctx && ctx->task && ctx->task->interrupt() == InterruptReason::kTimeout;
+      const bool timeout = ctx && ctx->task && EndsAsTimeout(ctx->task->interrupt());
       if (ctx) PyThreadState_SetAsyncExc(ctx->thread_ident, nullptr);
       PyErr_SetString(timeout ? st->task_timeout : st->task_cancelled,
                       timeout ? "the task's time limit passed while it waited on a channel"

@@ -1,5 +1,7 @@
 #include "code_cache.h"
 
+#include "shared_code_cache.h"
+
 #include <functional>
 #include <string_view>
 
@@ -46,7 +48,11 @@ bool CodeCache::Get(const std::string& source, const std::string& filename, Comp
   }
   ++misses_;
   Compiled code;
-  if (!Compile(source, filename, &code)) return false;
+  // Another interpreter may have compiled it already (shared_code_cache.h).
+  if (!shared_ || !SharedCodeCache::Load(source, filename, &code)) {
+    if (!Compile(source, filename, &code)) return false;
+    if (shared_) SharedCodeCache::Store(source, filename, code);
+  }
   if (capacity_ > 0) {
     if (lru_.size() >= capacity_) {
       Entry& victim = lru_.back();

@@ -33,7 +33,9 @@ class CodeCache {
     PyObject* last = nullptr;
   };
 
-  explicit CodeCache(size_t capacity) : capacity_(capacity) {}
+  // `shared`: look scripts up in, and add them to, the process-wide
+  // SharedCodeCache on a miss (shared_code_cache.h).
+  explicit CodeCache(size_t capacity, bool shared = true) : capacity_(capacity), shared_(shared) {}
   ~CodeCache();
   CodeCache(const CodeCache&) = delete;
   CodeCache& operator=(const CodeCache&) = delete;
@@ -57,6 +59,7 @@ class CodeCache {
   static bool Compile(const std::string& source, const std::string& filename, Compiled* out);
 
   const size_t capacity_;
+  const bool shared_;
   std::list<Entry> lru_;  // most recently used first
   std::unordered_multimap<uint64_t, std::list<Entry>::iterator> index_;
   uint64_t hits_ = 0;

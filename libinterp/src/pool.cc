@@ -169,6 +169,8 @@ Status PoolImpl::Start() {
     slots_.push_back(std::make_unique<Slot>(i));
     slots_.back()->dedicated_to_actors = i >= n;
   }
+  if (Status s = CheckResourceOptions(); !s.ok()) return s;
+  AddLaneSlots();
   watchdog_ = std::make_unique<Watchdog>(this, slots_.size());
   actors_ = std::make_unique<ActorSystem>(this);
   actors_->Start();
@@ -213,11 +215,16 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
     Refuse(task, Status::ShuttingDown("the worker pool is shutting down"));
     return task;
   }
+  if (Status st = CheckLanes(task->request); !st.ok()) {
+    Refuse(task, std::move(st));
+    return task;
+  }
+  if (SubmitToLane(task)) return task;
   const int pin = task->request.worker;
   if (pin >= 0) {
-    if (pin >= static_cast<int>(slots_.size())) {
+    if (pin >= static_cast<int>(regular_)) {
       Refuse(task, Status::InvalidArgument("no worker " + std::to_string(pin) + " (workers are 0.." +
-                                           std::to_string(slots_.size() - 1) + ")"));
+                                           std::to_string(regular_ - 1) + ")"));
       return task;
     }
     Slot& s = *slots_[static_cast<size_t>(pin)];
@@ -241,15 +248,16 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
   }
   shared_.push(TaskPtr(task).detach());
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  WakeOneIdle();
+  WakeOneIdle(0, regular_);
   return task;
 }
 
-void PoolImpl::WakeOneIdle() {
-  const size_t n = slots_.size();
+void PoolImpl::WakeOneIdle(size_t begin, size_t end) {
+  const size_t n = end - begin;
+  if (n == 0) return;
   const size_t start = next_wake_.fetch_add(1, std::memory_order_relaxed) % n;
   for (size_t k = 0; k < n; ++k) {
-    Slot& s = *slots_[(start + k) % n];
+    Slot& s = *slots_[begin + (start + k) % n];
     if (s.dedicated_to_actors) continue;
     if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) {
       s.Wake();
@@ -362,6 +370,7 @@ void PoolImpl::DrainQueuesCancelled() {
     queued_.fetch_sub(1, std::memory_order_relaxed);
     cancel(raw);
   }
+  DrainLaneQueues(cancel);
   for (auto& slot : slots_) {
     while (slot->inbox.pop(raw)) {
       slot->inbox_depth.fetch_sub(1, std::memory_order_relaxed);
@@ -377,7 +386,8 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     shut_down_ = true;
   }
   // Actors stop first (their on_stop runs while the workers still serve).
-  actors_->StopAll(std::min<std::chrono::duration<double>>(grace, std::chrono::seconds(5)) +
+  // Start() may have refused its options before creating them.
+  if (actors_) actors_->StopAll(std::min<std::chrono::duration<double>>(grace, std::chrono::seconds(5)) +
                    std::chrono::seconds(1));
   // Invariant 3: no task can enter a queue once this loop ends.
   accepting_.store(false, std::memory_order_seq_cst);
@@ -402,6 +412,10 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
 
   if (options_.release_named_channels_at_shutdown) ChannelRegistry::Global().Clear();
   // Stop the workers: each destroys its interpreter on its own thread.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_stopping_ = true;  // no successor or spare takes a slot now
+  }
   std::vector<std::shared_ptr<Worker>> workers;
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
@@ -413,7 +427,7 @@ void PoolImpl::Shutdown(std::chrono::duration<double> grace) {
     // never ends) is left behind; the runtime then skips finalization.
     w->WaitExited(std::chrono::seconds(10));
   }
-  watchdog_->Stop();
+  if (watchdog_) watchdog_->Stop();
   // Break the Worker -> PoolImpl reference cycle.
   for (auto& slot : slots_) {
     std::lock_guard<std::mutex> lock(slot->mu);
@@ -471,8 +485,10 @@ PoolStats PoolImpl::Stats() const {
     } else {
       ws.state = "stopped";
     }
-    st.workers.push_back(std::move(ws));
+    AddResourceStats(*slot, w.get(), &ws);
+    StatsListFor(*slot, &st).push_back(std::move(ws));
   }
+  AddResourceTotals(&st);
   return st;
 }
 

@@ -8,6 +8,7 @@
 #include <Python.h>
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #if PY_VERSION_HEX < 0x030C0000
@@ -69,6 +70,33 @@ inline bool LongToBytes(PyObject* v, std::vector<uint8_t>* out) {
                              /*little_endian=*/1, /*is_signed=*/1) == 0;
 #endif
 }
+
+// Standard-library extension modules whose init function must not run in an
+// isolated interpreter. CPython runs a single-phase-init module's init
+// function before it can refuse the module there, and in 3.12 _decimal's
+// init rewrites its process-wide static types with objects of the
+// interpreter running it: the next isolated interpreter to import it frees
+// those objects through its own allocator and the process crashes ("double
+// free or corruption"). 3.13 made _decimal multi-phase. The policy hook
+// refuses the import up front with ImportError, so `decimal` falls back to
+// _pydecimal.
+inline bool InitUnsafeInIsolatedInterpreter(std::string_view module) {
+#if PY_VERSION_HEX < 0x030D0000
+  return module == "_decimal";
+#else
+  (void)module;
+  return false;
+#endif
+}
+
+// Memory accounting sizes raw blocks with malloc_usable_size, which is right
+// only when the raw domain is plain malloc: a release build. A debug build
+// (Py_DEBUG) puts its debug hooks, with headers, around every block.
+#ifdef Py_DEBUG
+inline constexpr bool kRawDomainIsMalloc = false;
+#else
+inline constexpr bool kRawDomainIsMalloc = true;
+#endif
 
 inline PyObject* LongFromBytes(const std::vector<uint8_t>& bytes) {
 #if PY_VERSION_HEX >= 0x030D0000

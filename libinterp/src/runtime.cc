@@ -11,6 +11,8 @@
 #include <mutex>
 
 #include "interpd_module.h"
+#include "memory_accounting.h"
+#include "policy.h"
 #include "python_compat.h"
 
 namespace interpd {
@@ -37,6 +39,21 @@ Status Runtime::Start(const RuntimeOptions& options, std::unique_ptr<Runtime>* o
   }
   std::unique_ptr<Runtime> rt(new Runtime(options));
   rt->python_home_ = options.python_home.empty() ? std::string(INTERPD_PYTHON_HOME) : options.python_home;
+
+  // Pre-initialize (isolated, as the configuration below), so that the
+  // allocators can be replaced where CPython allows it: after
+  // Py_PreInitialize, before Py_InitializeFromConfig.
+  PyPreConfig preconfig;
+  PyPreConfig_InitIsolatedConfig(&preconfig);
+  PyStatus pre = Py_PreInitialize(&preconfig);
+  if (PyStatus_Exception(pre)) return Status::Internal("CPython failed to pre-initialize: " + StatusText(pre));
+  if (options.memory_accounting) {
+    if (Status s = MemoryAccounting::Install(); !s.ok()) return s;
+  }
+  // The audit hook sees every interpreter; it must be in place before the
+  // first one exists.
+  PolicyEnforcer::Set(options.policy);
+  if (Status s = PolicyEnforcer::InstallHook(); !s.ok()) return s;
 
   // The `interpd` module is built in, so every interpreter can import it
   // without a search path; it must be registered before initialization.
@@ -76,6 +93,12 @@ void Runtime::ThreadEnded() {
 }
 
 int Runtime::live_threads() { return g_live_threads.load(std::memory_order_relaxed); }
+
+void Runtime::SetPolicy(const Policy& policy) { PolicyEnforcer::Set(policy); }
+
+Policy Runtime::CurrentPolicy() { return PolicyEnforcer::Current(); }
+
+bool Runtime::memory_accounting() { return MemoryAccounting::installed(); }
 
 Runtime::~Runtime() {
   {

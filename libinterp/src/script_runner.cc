@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <climits>
+#include <optional>
 
+#include "memory_accounting.h"
 #include "py_value.h"
 
 namespace interpd {
@@ -163,6 +165,9 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
   ready = ready && PyDict_SetItemString(sys_modules_, "__main__", main) == 0;
 
   CodeCache::Compiled code;
+  // The script's memory quota covers compiling and running it, not what the
+  // runner does afterwards (formatting a MemoryError's traceback needs memory).
+  std::optional<ScopedMemoryLimit> quota(std::in_place, req.memory_limit);
   if (ready && cache_.Get(req.code, req.filename, &code)) {
     PyObject* r = PyEval_EvalCode(code.body, globals, globals);
     if (r != nullptr) {
@@ -172,6 +177,7 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
     Py_CLEAR(code.body);
     Py_CLEAR(code.last);
   }
+  quota.reset();
 
   if (value != nullptr) {
     result->status = TaskStatus::kOk;
@@ -189,15 +195,19 @@ void ScriptRunner::Run(Task& task, size_t output_limit, TaskResult* result) {
   }
   if (PyErr_Occurred()) {
     TakeException(task, result);
-  } else if (task.interrupt() == InterruptReason::kTimeout || task.interrupt() == InterruptReason::kCancel) {
+  } else if (task.interrupt() == InterruptReason::kTimeout || task.interrupt() == InterruptReason::kCancel ||
+             task.interrupt() == InterruptReason::kCpuLimit) {
     // The script caught the interrupt and still finished: it overran anyway.
-    const bool timeout = task.interrupt() == InterruptReason::kTimeout;
+    const bool timeout = task.interrupt() != InterruptReason::kCancel;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
     result->value = Value();
     result->error = PythonError{timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled",
-                                timeout ? "the script ran past its " + SecondsText(req.timeout.count()) +
-                                              " s timeout (it caught the interrupt)"
-                                        : "the script was cancelled (it caught the interrupt)",
+                                task.interrupt() == InterruptReason::kCpuLimit
+                                    ? "the script used more than its " + SecondsText(req.cpu_limit.count()) +
+                                          " s CPU time limit (it caught the interrupt)"
+                                : timeout ? "the script ran past its " + SecondsText(req.timeout.count()) +
+                                                " s timeout (it caught the interrupt)"
+                                          : "the script was cancelled (it caught the interrupt)",
                                 ""};
   }
 
@@ -220,15 +230,19 @@ void ScriptRunner::TakeException(Task& task, TaskResult* result) {
   PyObject* exc = PyErr_GetRaisedException();
   const InterruptReason why = task.interrupt();
   result->value = Value();
-  if (why == InterruptReason::kTimeout || why == InterruptReason::kCancel || why == InterruptReason::kShutdown) {
-    const bool timeout = why == InterruptReason::kTimeout;
+  if (why == InterruptReason::kTimeout || why == InterruptReason::kCancel || why == InterruptReason::kShutdown ||
+      why == InterruptReason::kCpuLimit) {
+    const bool timeout = why == InterruptReason::kTimeout || why == InterruptReason::kCpuLimit;
     result->status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
     PythonError err = DescribePythonException(exc, task.request.filename, task.request.code);
     const bool ours = PyErr_GivenExceptionMatches(exc, state_->task_timeout) ||
                       PyErr_GivenExceptionMatches(exc, state_->task_cancelled);
     if (ours) {
       err.type = timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled";
-      err.message = timeout ? "the script ran past its " + SecondsText(task.request.timeout.count()) + " s timeout"
+      err.message = why == InterruptReason::kCpuLimit
+                        ? "the script used more than its " + SecondsText(task.request.cpu_limit.count()) +
+                              " s CPU time limit"
+                    : timeout ? "the script ran past its " + SecondsText(task.request.timeout.count()) + " s timeout"
                     : why == InterruptReason::kShutdown ? "the script was cancelled: the pool is shutting down"
                                                   : "the script was cancelled";
     }

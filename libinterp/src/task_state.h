@@ -28,7 +28,15 @@
 
 namespace interpd {
 
-enum class InterruptReason : uint8_t { kNone = 0, kTimeout = 1, kCancel = 2, kShutdown = 3 };
+// kCpuLimit: the task used up its CPU time (TaskRequest::cpu_limit); it
+// ends like a timeout.
+enum class InterruptReason : uint8_t { kNone = 0, kTimeout = 1, kCancel = 2, kShutdown = 3, kCpuLimit = 4 };
+
+// A task interrupted for its time or its CPU limit raises TaskTimeout; for
+// the other reasons, TaskCancelled.
+inline bool EndsAsTimeout(InterruptReason why) {
+  return why == InterruptReason::kTimeout || why == InterruptReason::kCpuLimit;
+}
 
 class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counter> {
  public:
@@ -66,6 +74,11 @@ class Task : public boost::intrusive_ref_counter<Task, boost::thread_safe_counte
   // Whoever flips this first owns the task's fate: a worker (it runs it) or
   // Cancel() (it completes it as cancelled, and it never runs).
   bool Claim() { return !claimed_.exchange(true, std::memory_order_acq_rel); }
+  // Puts a claimed task up for grabs again (an `auto` run going back to a
+  // queue for the compat lane): the next Claim(), by a worker or Cancel(),
+  // wins as if it were the first.
+  // REQUIRES: the caller won Claim() and the task is not finished.
+  void Unclaim() { claimed_.store(false, std::memory_order_release); }
 
  private:
   std::atomic<bool> claimed_{false};

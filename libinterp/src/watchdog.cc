@@ -1,5 +1,6 @@
 #include "watchdog.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "pool_impl.h"
@@ -35,8 +36,14 @@ void Watchdog::Arm(int slot, const std::shared_ptr<Worker>& worker, const TaskPt
   {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = entries_[static_cast<size_t>(slot)];
-    earlier = deadline < e.deadline || !e.task;
-    e = Entry{task, worker, deadline, Clock::time_point::max(), InterruptReason::kNone};
+    Entry next{task, worker, deadline, Clock::time_point::max(), InterruptReason::kNone};
+    next.cpu_limit = task->request.cpu_limit.count();
+    if (next.cpu_limit > 0) {
+      next.cpu_start = worker->cpu_seconds();
+      next.cpu_check = Clock::now() + std::chrono::duration_cast<Clock::duration>(task->request.cpu_limit);
+    }
+    earlier = std::min(next.deadline, next.cpu_check) < std::min(e.deadline, e.cpu_check) || !e.task;
+    e = std::move(next);
   }
   if (earlier) cv_.notify_all();
 }
@@ -65,6 +72,18 @@ void Watchdog::Fire(Entry& e, InterruptReason why, Clock::time_point now) {
   e.worker->Interrupt(e.task, why);
 }
 
+// REQUIRES: mu_ held.
+void Watchdog::CheckCpu(Entry& e, Clock::time_point now) {
+  const double used = e.worker->cpu_seconds() - e.cpu_start;
+  if (used >= e.cpu_limit) {
+    e.cpu_check = Clock::time_point::max();
+    Fire(e, InterruptReason::kCpuLimit, now);
+    return;
+  }
+  const double left = std::max(e.cpu_limit - used, 0.001);
+  e.cpu_check = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(left));
+}
+
 void Watchdog::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
@@ -78,6 +97,7 @@ void Watchdog::Run() {
         continue;
       }
       if (e.why == InterruptReason::kNone && now >= e.deadline) Fire(e, InterruptReason::kTimeout, now);
+      if (e.why == InterruptReason::kNone && now >= e.cpu_check) CheckCpu(e, now);
       if (e.why != InterruptReason::kNone && now >= e.give_up) {
         // Invariant 2: report the task as stopped only if nobody else did,
         // then replace the worker that is stuck with it.
@@ -89,13 +109,15 @@ void Watchdog::Run() {
         r.id = task->id;
         r.worker = static_cast<int>(i);
         r.worker_replaced = true;
-        const bool timeout = why == InterruptReason::kTimeout;
+        const bool timeout = why == InterruptReason::kTimeout || why == InterruptReason::kCpuLimit;
         r.status = timeout ? TaskStatus::kTimeout : TaskStatus::kCancelled;
         char grace[32];
         std::snprintf(grace, sizeof(grace), "%g", pool_->interrupt_grace().count());
         r.error = PythonError{
             timeout ? "interpd.TaskTimeout" : "interpd.TaskCancelled",
-            std::string(timeout ? "the script ran past its timeout" : "the script was cancelled") +
+            std::string(why == InterruptReason::kCpuLimit ? "the script used up its CPU time limit"
+                        : timeout                   ? "the script ran past its timeout"
+                                                    : "the script was cancelled") +
                 " and did not stop within the " + grace +
                 " s grace period (stuck in C code, sleeping, or ignoring the interrupt); its worker was "
                 "abandoned and replaced by a fresh one",
@@ -108,7 +130,7 @@ void Watchdog::Run() {
         lock.lock();
         continue;
       }
-      next = std::min(next, e.why == InterruptReason::kNone ? e.deadline : e.give_up);
+      next = std::min(next, e.why == InterruptReason::kNone ? std::min(e.deadline, e.cpu_check) : e.give_up);
     }
     if (next == Clock::time_point::max()) {
       cv_.wait(lock);

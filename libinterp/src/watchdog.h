@@ -1,6 +1,7 @@
 // Watchdog: enforces task deadlines and cancellations on running tasks.
 //
-// For a task past its deadline (or cancelled), it asks the worker to raise
+// For a task past its deadline, past its CPU time limit (the worker
+// thread's CPU clock), or cancelled, it asks the worker to raise
 // TaskTimeout/TaskCancelled in its interpreter. If the task has not finished
 // `interrupt_grace` later (stuck in C code, sleeping, or swallowing the
 // exception), it completes the task as timed out / cancelled and has the pool
@@ -17,6 +18,11 @@
 //      and the grace period passed without the task finishing. The task is
 //      reported `worker_replaced` only if the watchdog's Complete() wins (if
 //      the task finished at that very moment, its own result stands).
+//   3. CPU limits are checked without polling: a thread's CPU clock cannot
+//      run faster than wall time, so after a check that found `used`
+//      seconds of a `limit`, the next check is due no sooner than
+//      limit - used seconds later (at least 1 ms). A thread that sleeps is
+//      checked a few times; one that computes is caught within ~1 ms.
 #ifndef INTERPD_WATCHDOG_H_
 #define INTERPD_WATCHDOG_H_
 
@@ -44,7 +50,9 @@ class Watchdog {
   void Start();
   void Stop();
 
-  // The worker in `slot` started `task`, which must stop by `deadline`.
+  // The worker in `slot` started `task`, which must stop by `deadline`
+  // (time_point::max(): none) and within its request's cpu_limit, measured
+  // on the worker's thread from now. REQUIRES: called on the worker thread.
   void Arm(int slot, const std::shared_ptr<Worker>& worker, const TaskPtr& task, Clock::time_point deadline);
   // The task in `slot` finished.
   void Disarm(int slot, const Task* task);
@@ -58,7 +66,12 @@ class Watchdog {
     Clock::time_point deadline = Clock::time_point::max();
     Clock::time_point give_up = Clock::time_point::max();  // set once interrupted
     InterruptReason why = InterruptReason::kNone;
+    double cpu_limit = 0;                                    // seconds; 0 = none
+    double cpu_start = 0;                                    // worker CPU clock at Arm
+    Clock::time_point cpu_check = Clock::time_point::max();  // next CPU clock reading
   };
+  // Invariant 3: reads the worker's CPU clock; fires or reschedules.
+  void CheckCpu(Entry& e, Clock::time_point now);
 
   void Run();
   void Fire(Entry& e, InterruptReason why, Clock::time_point now);

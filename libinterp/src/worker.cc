@@ -70,8 +70,9 @@ void Worker::ThreadMain() {
   const std::string name = "interpd-w" + std::to_string(slot_->index);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   has_cpu_clock_ = pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0;
+  BeginResources();
 
-  start_status_ = Interpreter::Create(Interpreter::Kind::kIsolated, &interp_);
+  start_status_ = Interpreter::Create(InterpreterKind(), &interp_);
   if (start_status_.ok()) {
     thread_ident_ = PyThread_get_thread_ident();
     interp_state_ = interp_.state();
@@ -90,6 +91,7 @@ void Worker::ThreadMain() {
     share_owner_.store(ctx_.share_owner.get(), std::memory_order_release);
     runner_ = std::make_unique<ScriptRunner>(&ctx_, pool_->options().code_cache_entries);
     start_status_ = runner_->Open(pool_->runtime().options().extra_paths);
+    if (start_status_.ok()) start_status_ = SetUpResources();
   }
   if (start_status_.ok()) {
     host_ = std::make_unique<ActorHost>(pool_->actors(), *slot_, ctx_, runner_->module_state(),
@@ -110,16 +112,21 @@ void Worker::ThreadMain() {
     state_.store(State::kIdle, std::memory_order_relaxed);
     ready_.store(1, std::memory_order_release);
     ready_.notify_all();
+    BeforeLoop();
     Loop();
     Teardown();
   }
+  EndResources();
   state_.store(State::kExited, std::memory_order_relaxed);
   exited_.store(1, std::memory_order_release);
   exited_.notify_all();
 }
 
 void Worker::Loop() {
-  while (TaskPtr task = NextTask()) RunTask(std::move(task));
+  while (TaskPtr task = NextTask()) {
+    RunTask(std::move(task));
+    if (AfterTask()) break;
+  }
 }
 
 TaskPtr Worker::TryPop() {
@@ -131,7 +138,7 @@ TaskPtr Worker::TryPop() {
     if (prefer_shared_ == (pass == 0)) {
       if (slot_->dedicated_to_actors) continue;  // takes pinned work only
       TaskPtr t;
-      if (pool_->TryPopShared(&t)) return t;
+      if (pool_->TryPopShared(*slot_, &t)) return t;
     } else {
       Task* raw = nullptr;
       if (slot_->inbox.pop(raw)) {
@@ -149,6 +156,7 @@ TaskPtr Worker::NextTask() {
     // A safe point: release what receivers gave back (share.h).
     ctx_.share_owner->Drain();
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire)) return nullptr;
+    if (HandOverIfReady()) return nullptr;
     // Actors first, a batch at a time, then one script if any waits: the
     // two interleave and neither starves (actor_host.h).
     const int handled = host_->RunReady(256);
@@ -177,6 +185,11 @@ TaskPtr Worker::NextTask() {
       slot_->idle.store(false, std::memory_order_relaxed);
       return t;
     }
+    if (HandOverIfReady()) {
+      // The slot is the successor's now: take nothing more from it.
+      slot_->idle.store(false, std::memory_order_relaxed);
+      return nullptr;
+    }
     if (stop_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire) ||
         ctx_.share_owner->pending() || slot_->ready_count.load(std::memory_order_acquire) > 0) {
       slot_->idle.store(false, std::memory_order_relaxed);
@@ -197,6 +210,7 @@ void Worker::RunTask(TaskPtr task) {
   TaskResult result;
   result.id = task->id;
   result.worker = slot_->index;
+  result.lane = slot_->lane == SlotLane::kCompat ? Lane::kCompat : Lane::kIsolated;
   result.queued_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - task->submitted).count();
 
@@ -208,9 +222,10 @@ void Worker::RunTask(TaskPtr task) {
   current_.store(task.get(), std::memory_order_release);
   current_id_.store(task->id, std::memory_order_relaxed);
   const bool timed = task->request.timeout.count() > 0;
-  if (timed) {
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(task->request.timeout);
+  if (timed || task->request.cpu_limit.count() > 0) {
+    const auto deadline = !timed ? std::chrono::steady_clock::time_point::max()
+                                 : std::chrono::steady_clock::now() +
+                                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(task->request.timeout);
     pool_->watchdog().Arm(slot_->index, shared_from_this(), task, deadline);
   }
   if (task->interrupt() != InterruptReason::kNone) {
@@ -240,7 +255,8 @@ void Worker::RunTask(TaskPtr task) {
     if (slot_->running == task) slot_->running.reset();
   }
   slot_->tasks_run.fetch_add(1, std::memory_order_relaxed);
-  pool_->Complete(*task, std::move(result));
+  tasks_done_.fetch_add(1, std::memory_order_relaxed);
+  pool_->CompleteRun(*slot_, task, std::move(result));
 }
 
 void Worker::StopOtherThreads() {
@@ -307,7 +323,7 @@ void Worker::Interrupt(const TaskPtr& task, interpd::InterruptReason why) {
     PyEval_RestoreThread(ts);
     if (self->current_.load(std::memory_order_acquire) == task.get()) {
       ModuleState* st = self->runner_->module_state();
-      PyObject* type = why == InterruptReason::kTimeout ? st->task_timeout : st->task_cancelled;
+      PyObject* type = EndsAsTimeout(why) ? st->task_timeout : st->task_cancelled;
       PyThreadState_SetAsyncExc(self->thread_ident_, type);
       // A task blocked in a channel has its GIL released and runs no
       // bytecode: wake it there too (interrupt.h).

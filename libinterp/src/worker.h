@@ -20,12 +20,19 @@
 //   5. Idle workers wait on their slot's wake word with the GIL released,
 //      after a bounded spin (`idle_spin`): a futex wake-up costs ~5 us here,
 //      the spin catches back-to-back tasks without that cost.
+//   6. One worker at a time takes tasks from a slot. A recycled worker hands
+//      its slot to a standby successor between two tasks, once the
+//      successor's interpreter is ready; a spare (fresh lane) runs one task
+//      and gives its slot to a new spare. Queues belong to the slot, so no
+//      queued task is lost either way (worker_resources.cc).
 #ifndef INTERPD_WORKER_H_
 #define INTERPD_WORKER_H_
 
 #include <pthread.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -35,6 +42,7 @@
 
 #include "interp_context.h"
 #include "interpreter.h"
+#include "memory_accounting.h"
 #include "script_runner.h"
 #include "task_state.h"
 #include "wait_word.h"
@@ -46,11 +54,19 @@ class ActorHost;
 class PoolImpl;
 class Worker;
 
+// What a slot's workers run (see PoolImpl for which queue each pops).
+enum class SlotLane : uint8_t {
+  kIsolated,  // a regular worker: shared queue and its inbox
+  kCompat,    // the compat lane: shares the main GIL
+  kFresh,     // a spare: one task from the fresh queue, then a new spare
+};
+
 struct Slot {
-  explicit Slot(int i) : index(i), inbox(64) {}
+  explicit Slot(int i, SlotLane l = SlotLane::kIsolated) : index(i), lane(l), inbox(64) {}
 
   // Constant after construction.
   const int index;
+  const SlotLane lane;
 
   // Pinned tasks; each Task* holds one reference owned by the queue.
   boost::lockfree::queue<Task*> inbox;
@@ -67,6 +83,8 @@ struct Slot {
   std::atomic<uint64_t> replacements{0};
   std::atomic<uint64_t> cache_hits{0};
   std::atomic<uint64_t> cache_misses{0};
+  // Interpreters recycled, by RecycleReason.
+  std::array<std::atomic<uint64_t>, 3> recycled{};
 
   // Actors hosted here that have messages waiting (actor_system.h).
   moodycamel::ConcurrentQueue<std::shared_ptr<Actor>> ready;
@@ -149,6 +167,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
   }
   int64_t orphaned_exports() const { return orphaned_exports_.load(std::memory_order_relaxed); }
 
+  // ---- Resource control (worker_resources.cc) ----
+  // Makes this worker a standby successor: once ready it waits for the
+  // slot to be handed over (invariant 6). REQUIRES: before Start().
+  void MakeStandby(const std::shared_ptr<Worker>& predecessor);
+  // Accounted memory of the interpreter (relaxed: a statistic).
+  int64_t memory_bytes() const { return account_.bytes(); }
+  uint64_t tasks_done() const { return tasks_done_.load(std::memory_order_relaxed); }
+  double age_seconds() const;
+
  private:
   void ThreadMain();
   void Loop();
@@ -158,6 +185,32 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void Teardown();
   void DrainExports();
   void StopOtherThreads();
+
+  // ---- Resource control (worker_resources.cc) ----
+  // Worker thread, before the interpreter exists: bind the memory account.
+  void BeginResources();
+  // After ScriptRunner::Open: register the account, install the guards.
+  Status SetUpResources();
+  // After the interpreter is gone (or failed to start): report what it
+  // left behind, unbind, stop a successor that never took over.
+  void EndResources();
+  // Before taking tasks: a standby waits for the slot; then the successor
+  // starts if one is already due (max_tasks = 1).
+  void BeforeLoop();
+  // Starts a standby successor if a recycling rule says so.
+  void MaybeStartSuccessor();
+  // After each task: start recycling, or end a spare. True: leave the loop.
+  bool AfterTask();
+  // True if a ready successor took the slot: leave the loop.
+  bool HandOverIfReady();
+  // Whether actor instances live in this interpreter (it is then not
+  // recycled). Worker thread only.
+  bool HostsActors() const;
+  // A standby waits here until activated, stopped, or orphaned.
+  void WaitForActivation();
+  Interpreter::Kind InterpreterKind() const;
+  // Pays an interpreter's first-script costs before it takes a task.
+  Status WarmUp();
 
   // Constant after construction.
   const std::shared_ptr<PoolImpl> pool_;
@@ -187,6 +240,22 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::atomic<Task*> current_{nullptr};  // invariant 2
   std::atomic<TaskId> current_id_{0};
   std::atomic<int64_t> interpreter_id_{-1};
+
+  // ---- Resource control ----
+  // Charged by the worker thread (bound) and by the interpreter's other
+  // threads (registered); read by Stats on any thread.
+  MemoryAccount account_;
+  std::atomic<uint64_t> tasks_done_{0};   // tasks this interpreter ran
+  std::atomic<int64_t> born_ns_{0};       // steady_clock, set when ready
+  // Set before Start(), then constant.
+  bool standby_ = false;
+  std::weak_ptr<Worker> predecessor_;
+  // A standby's go signal; set by the predecessor (HandOverIfReady).
+  std::atomic<bool> activated_{false};
+  // Worker thread only: the successor being prepared and why.
+  std::shared_ptr<Worker> successor_;
+  uint8_t successor_reason_ = 0;
+  std::chrono::steady_clock::time_point retry_recycle_after_{};
   std::atomic<int64_t> orphaned_exports_{0};
   // ctx_.share_owner for other threads (stats): published once it exists;
   // it lives as long as this Worker.

@@ -52,10 +52,25 @@ const std::vector<std::pair<std::string, std::string>> kDefaults = {
     {"workers.queue_limit", "10000"},
     {"workers.idle_spin_us", "50"},
     {"workers.interrupt_grace", "2"},
+    {"workers.compat_count", "1"},
+    {"workers.fresh_spares", "2"},
     {"tasks.default_timeout", "0"},
     {"tasks.max_timeout", "0"},
     {"tasks.output_limit", R"("1MiB")"},
     {"tasks.code_cache_entries", "256"},
+    {"tasks.default_lane", R"("isolated")"},
+    {"limits.memory_limit", "0"},
+    {"limits.max_memory_limit", "0"},
+    {"limits.cpu_seconds", "0"},
+    {"recycle.max_tasks", "0"},
+    {"recycle.max_memory", "0"},
+    {"recycle.max_age", "0"},
+    {"policy.deny_subprocess", "true"},
+    {"policy.deny_kill", "true"},
+    {"policy.deny_ctypes", "true"},
+    {"policy.deny_socket", "false"},
+    {"policy.restrict_writes", "false"},
+    {"policy.write_paths", "[]"},
     {"actors.workers", "0"},
     {"actors.call_timeout", "30"},
     {"actors.max_restarts", "3"},
@@ -67,8 +82,9 @@ const std::vector<std::pair<std::string, std::string>> kDefaults = {
     {"log.target", R"("auto")"},
 };
 
-// Whether SIGHUP applies each key: log level, limits and allowlists do;
-// the socket, the workers and the Python settings need a restart.
+// Whether SIGHUP applies each key: log level, limits, the policy and
+// allowlists do; the socket, the workers, recycling and the Python
+// settings need a restart.
 const std::vector<std::pair<std::string, bool>> kReloadable = {
     {"server.socket", false},
     {"server.socket_mode", false},
@@ -87,10 +103,25 @@ const std::vector<std::pair<std::string, bool>> kReloadable = {
     {"workers.queue_limit", true},
     {"workers.idle_spin_us", false},
     {"workers.interrupt_grace", true},
+    {"workers.compat_count", false},
+    {"workers.fresh_spares", false},
     {"tasks.default_timeout", true},
     {"tasks.max_timeout", true},
     {"tasks.output_limit", true},
     {"tasks.code_cache_entries", false},
+    {"tasks.default_lane", true},
+    {"limits.memory_limit", true},
+    {"limits.max_memory_limit", true},
+    {"limits.cpu_seconds", true},
+    {"recycle.max_tasks", false},
+    {"recycle.max_memory", false},
+    {"recycle.max_age", false},
+    {"policy.deny_subprocess", true},
+    {"policy.deny_kill", true},
+    {"policy.deny_ctypes", true},
+    {"policy.deny_socket", true},
+    {"policy.restrict_writes", true},
+    {"policy.write_paths", true},
     {"actors.workers", false},
     {"actors.call_timeout", true},
     {"actors.max_restarts", true},
@@ -127,10 +158,25 @@ TEST_CASE("A default-constructed Config holds the documented defaults", "[config
   CHECK(c.workers.queue_limit == 10000);
   CHECK(c.workers.idle_spin_us == 50);
   CHECK(c.workers.interrupt_grace == 2s);
+  CHECK(c.workers.compat_count == 1);
+  CHECK(c.workers.fresh_spares == 2);
   CHECK(c.tasks.default_timeout == 0s);
   CHECK(c.tasks.max_timeout == 0s);
   CHECK(c.tasks.output_limit == 1024 * 1024);
   CHECK(c.tasks.code_cache_entries == 256);
+  CHECK(c.tasks.default_lane == LaneChoice::kIsolated);
+  CHECK(c.limits.memory_limit == 0);
+  CHECK(c.limits.max_memory_limit == 0);
+  CHECK(c.limits.cpu_seconds == 0s);
+  CHECK(c.recycle.max_tasks == 0);
+  CHECK(c.recycle.max_memory == 0);
+  CHECK(c.recycle.max_age == 0s);
+  CHECK(c.policy.deny_subprocess);
+  CHECK(c.policy.deny_kill);
+  CHECK(c.policy.deny_ctypes);
+  CHECK_FALSE(c.policy.deny_socket);
+  CHECK_FALSE(c.policy.restrict_writes);
+  CHECK(c.policy.write_paths.empty());
   CHECK(c.actors.workers == 0);
   CHECK(c.actors.call_timeout == 30s);
   CHECK(c.actors.max_restarts == 3);
@@ -211,10 +257,25 @@ TEST_CASE("A file can set every key", "[config]") {
   CHECK(c.workers.queue_limit == 2000);
   CHECK(c.workers.idle_spin_us == 0);
   CHECK(c.workers.interrupt_grace == 250ms);
+  CHECK(c.workers.compat_count == 2);
+  CHECK(c.workers.fresh_spares == 0);
   CHECK(c.tasks.default_timeout == 10s);
   CHECK(c.tasks.max_timeout == 120s);
   CHECK(c.tasks.output_limit == 65536);
   CHECK(c.tasks.code_cache_entries == 0);
+  CHECK(c.tasks.default_lane == LaneChoice::kAuto);
+  CHECK(c.limits.memory_limit == 256 << 20);
+  CHECK(c.limits.max_memory_limit == 1 << 30);
+  CHECK(c.limits.cpu_seconds == 1500ms);
+  CHECK(c.recycle.max_tasks == 1000);
+  CHECK(c.recycle.max_memory == 2ull << 30);
+  CHECK(c.recycle.max_age == 3600s);
+  CHECK_FALSE(c.policy.deny_subprocess);
+  CHECK_FALSE(c.policy.deny_kill);
+  CHECK_FALSE(c.policy.deny_ctypes);
+  CHECK(c.policy.deny_socket);
+  CHECK(c.policy.restrict_writes);
+  CHECK(c.policy.write_paths == std::vector<std::string>{"/srv/out", "/tmp"});
   CHECK(c.actors.workers == 2);
   CHECK(c.actors.call_timeout == 0s);
   CHECK(c.actors.max_restarts == 7);
@@ -304,9 +365,19 @@ TEST_CASE("Each kind of bad input is rejected with the key, the value and the re
       {"a misspelt section", "[sever]\nsocket = \"/x\"\n", "sever", 1,
        "bad.toml:1: [sever]: unknown section; did you mean [server]?"},
       {"an unknown section", "[network]\n", "network", 1,
-       "[network]: unknown section; the sections are [server], [workers], [tasks], [actors], [python], [log]"},
-      {"a reserved section", "\n[limits]\nmemory = \"1GiB\"\n", "limits", 2,
-       "[limits]: section reserved for a later version of interpd; it has no keys yet"},
+       "[network]: unknown section; the sections are [server], [workers], [tasks], [limits], [recycle], [policy], "
+       "[actors], [python], [log]"},
+      {"a memory limit below its floor", "[limits]\nmemory_limit = 4096\n", "limits.memory_limit", 2,
+       "[limits] memory_limit = 4096: must be 0 (none) or between 1MiB and 1TiB"},
+      {"an unknown lane", "[tasks]\ndefault_lane = \"compatible\"\n", "tasks.default_lane", 2,
+       "must be one of \"isolated\", \"compat\", \"auto\"; did you mean \"compat\"?"},
+      {"a relative write path", "[policy]\nwrite_paths = [\"out\"]\n", "policy.write_paths", 2,
+       "entry 1 (\"out\"): must be an absolute path"},
+      {"a default memory limit above the cap", "[limits]\nmemory_limit = \"2GiB\"\nmax_memory_limit = \"1GiB\"\n",
+       "limits.memory_limit", 2,
+       "[limits] memory_limit = 2GiB: must not exceed [limits] max_memory_limit = 1GiB (0 = none for either)"},
+      {"a compat default lane without compat workers", "[workers]\ncompat_count = 0\n[tasks]\ndefault_lane = \"auto\"\n",
+       "tasks.default_lane", 4, "[tasks] default_lane = \"auto\": needs [workers] compat_count > 0"},
       {"a key outside any section", "count = 4\n", "count", 1,
        "count: keys belong in a section: did you mean [workers] count?"},
       {"a section that is not a table", "server = 1\n", "server", 1,

@@ -35,12 +35,33 @@ count = 6
 queue_limit = 2000
 idle_spin_us = 0
 interrupt_grace = 0.25
+compat_count = 2
+fresh_spares = 0
 
 [tasks]
 default_timeout = 10
 max_timeout = 120
 output_limit = 65536
 code_cache_entries = 0
+default_lane = "auto"
+
+[limits]
+memory_limit = "256MiB"
+max_memory_limit = 1073741824
+cpu_seconds = 1.5
+
+[recycle]
+max_tasks = 1000
+max_memory = "2GiB"
+max_age = 3600
+
+[policy]
+deny_subprocess = false
+deny_kill = false
+deny_ctypes = false
+deny_socket = true
+restrict_writes = true
+write_paths = ["/srv/out", "/tmp"]
 
 [actors]
 workers = 2

@@ -27,7 +27,11 @@ extern "C" const char* __asan_default_options() {
 
 int main(int argc, char** argv) {
   std::unique_ptr<interpd::Runtime> runtime;
-  interpd::Status s = interpd::Runtime::Start(interpd::RuntimeOptions{}, &runtime);
+  interpd::RuntimeOptions options;
+#ifdef INTERPD_TEST_EXTRA_PATH
+  options.extra_paths.push_back(INTERPD_TEST_EXTRA_PATH);
+#endif
+  interpd::Status s = interpd::Runtime::Start(options, &runtime);
   if (!s.ok()) {
     std::fprintf(stderr, "cannot start CPython: %s\n", s.ToString().c_str());
     return 2;

@@ -31,6 +31,11 @@ struct ActorSpec {
   RestartPolicy restart = RestartPolicy::kNever;
   int max_restarts = 3;    // within restart_window, then the actor is failed
   std::chrono::duration<double> restart_window{60.0};
+  // Bytes the actor may add to its interpreter's accounted memory, over its
+  // life: what its __init__ and methods grew the interpreter by, net. A
+  // method that would pass it gets MemoryError (the actor keeps running).
+  // 0: none. Needs memory accounting (docs/resources.md, "Memory limits").
+  size_t memory_limit = 0;
 };
 
 enum class ActorState : uint8_t { kStarting, kRunning, kRestarting, kFailed, kStopping, kStopped };

@@ -47,6 +47,20 @@ class Dispatcher {
   virtual void Post(std::function<void()> fn) = 0;
 };
 
+// When a worker's interpreter is replaced by a new one (docs/resources.md,
+// "Recycling"). Checked after each task; zero disables a rule.
+struct RecycleOptions {
+  uint64_t max_tasks = 0;                    // tasks run by one interpreter
+  size_t max_memory = 0;                     // its accounted memory, in bytes
+  std::chrono::duration<double> max_age{0};  // time since it was created
+
+  friend bool operator==(const RecycleOptions&, const RecycleOptions&) = default;
+};
+
+enum class RecycleReason : uint8_t { kMaxTasks = 0, kMaxMemory = 1, kMaxAge = 2 };
+// "max_tasks", "max_memory", "max_age".
+std::string_view RecycleReasonName(RecycleReason reason);
+
 struct PoolOptions {
   int workers = 0;                              // 0: one per CPU
   // Extra slots that run actors (and pinned work) but no unpinned scripts;
@@ -68,6 +82,14 @@ struct PoolOptions {
   bool release_named_channels_at_shutdown = false;
   // Where callbacks run. nullptr: an internal dispatcher thread.
   std::shared_ptr<Dispatcher> dispatcher;
+  RecycleOptions recycle;
+  // Pre-created interpreters for Isolation::kFresh, each run by a spare
+  // worker that runs one task and destroys its interpreter; a new spare is
+  // started in its place at once. 0: fresh runs are refused.
+  int fresh_spares = 0;
+  // Workers of the compat lane (Lane::kCompat): they share the main GIL, so
+  // they take turns. 0: compat runs are refused and `auto` never retries.
+  int compat_workers = 0;
 };
 
 // A reference to a submitted task, usable to cancel it.
@@ -120,6 +142,15 @@ struct WorkerStats {
   size_t inbox_depth = 0;        // pinned tasks waiting for this worker
   uint64_t code_cache_hits = 0;  // scripts found compiled (this slot, all workers)
   uint64_t code_cache_misses = 0;
+  std::string lane;              // "isolated", "compat", or "fresh" (a spare)
+  // Accounted memory of the current interpreter (0 without accounting).
+  int64_t memory_bytes = 0;
+  uint64_t worker_tasks = 0;     // tasks run by the current interpreter
+  double worker_age_seconds = 0; // since the current interpreter was created
+  // Times this slot's interpreter was recycled, in all and by reason
+  // (indexed by RecycleReason).
+  uint64_t recycled = 0;
+  uint64_t recycled_by[3] = {0, 0, 0};
   int64_t shared_exports = 0;    // buffers of this worker's interpreter shared right now
 };
 
@@ -132,6 +163,19 @@ struct PoolStats {
   uint64_t cancelled = 0;
   uint64_t abandoned_workers = 0;  // total workers abandoned
   int stuck_threads = 0;           // abandoned worker threads still alive
+  std::vector<WorkerStats> compat_workers;  // the compat lane
+  std::vector<WorkerStats> spares;          // the fresh-isolation spares
+  size_t compat_queued = 0;        // compat-lane tasks waiting
+  size_t fresh_queued = 0;         // fresh runs waiting for a spare
+  uint64_t fresh_runs = 0;         // tasks run in a fresh interpreter
+  uint64_t compat_retries = 0;     // `auto` runs retried in the compat lane
+  uint64_t recycled = 0;           // interpreters recycled (all slots)
+  // Interpreters destroyed (recycled, spent spares, shutdown, abandoned
+  // ones that came back) and the accounted bytes they left behind: memory
+  // CPython never freed when it destroyed them (docs/resources.md).
+  uint64_t interpreters_destroyed = 0;
+  int64_t memory_left_behind = 0;
+  bool memory_accounting = false;
 };
 
 class WorkerPool {

@@ -27,6 +27,30 @@
 
 namespace interpd {
 
+// What scripts in worker interpreters may do, enforced by an audit hook
+// (PEP 578) that applies to worker interpreters only, never to the main one.
+// A denied operation raises PermissionError naming the rule. This is a
+// policy against accidents and casual misuse, not a sandbox: see
+// docs/security.md for what it does not stop.
+struct Policy {
+  // subprocess.Popen, os.system, os.exec*, os.posix_spawn*, os.spawn*,
+  // os.fork*, pty.spawn, and _posixsubprocess.fork_exec called directly.
+  bool deny_subprocess = false;
+  // os.kill, os.killpg, signal.pthread_kill, signal.pidfd_send_signal of
+  // other processes. Signalling the daemon itself is always refused.
+  bool deny_kill = false;
+  // Importing ctypes and every ctypes audit event (dlopen, calls, raw memory).
+  bool deny_ctypes = false;
+  // Creating sockets (socket.socket(), and so every network connection).
+  bool deny_socket = false;
+  // When set, creating, writing, renaming or removing files is allowed only
+  // under `write_paths` (absolute; symlinks resolved at check time).
+  bool restrict_writes = false;
+  std::vector<std::string> write_paths;
+
+  friend bool operator==(const Policy&, const Policy&) = default;
+};
+
 struct RuntimeOptions {
   // CPython's prefix (PyConfig.home): where its standard library lives.
   // Empty: the prefix found when interpd was built.
@@ -38,6 +62,13 @@ struct RuntimeOptions {
   // How long the destructor waits for straggling worker threads (abandoned
   // workers finishing their stuck task) before giving up on finalization.
   std::chrono::milliseconds straggler_wait{2000};
+  // Wrap CPython's raw and arena allocators to count each worker
+  // interpreter's memory (needed for memory limits and memory-based
+  // recycling; docs/resources.md). Decided once: CPython's allocators can only
+  // be replaced before it starts.
+  bool memory_accounting = true;
+  // The initial policy for worker interpreters (SetPolicy changes it).
+  Policy policy;
 };
 
 class Runtime {
@@ -63,6 +94,13 @@ class Runtime {
   static void ThreadStarted();
   static void ThreadEnded();
   static int live_threads();
+
+  // Replaces the policy of every worker interpreter; operations audited
+  // after it returns see the new one. Any thread, any time (a reload).
+  static void SetPolicy(const Policy& policy);
+  static Policy CurrentPolicy();
+  // Whether memory accounting is installed in this process.
+  static bool memory_accounting();
 
  private:
   explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}

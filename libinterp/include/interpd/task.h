@@ -31,6 +31,15 @@ enum class Isolation : uint8_t {
   kFresh,  // an interpreter no earlier script has touched
 };
 
+// Which kind of interpreter runs a script (docs/resources.md, "Lanes").
+enum class Lane : uint8_t {
+  kIsolated,  // own GIL and allocator (PEP 684); refuses single-phase-init C extensions
+  kCompat,    // shares the main interpreter's GIL; imports single-phase-init extensions
+  kAuto,      // isolated; run again in the compat lane if it fails importing one
+};
+// "isolated", "compat", "auto".
+std::string_view LaneName(Lane lane);
+
 struct TaskRequest {
   // The script's source text and the file name shown in tracebacks.
   std::string code;
@@ -46,6 +55,14 @@ struct TaskRequest {
   // Run on this worker (its inbox) instead of whichever is free; -1 = any.
   int worker = -1;
   Isolation isolation = Isolation::kReuse;
+  Lane lane = Lane::kIsolated;
+  // Bytes the script may add to its interpreter's accounted memory while it
+  // runs; an allocation beyond fails with MemoryError. Zero: no limit.
+  // Needs memory accounting (RuntimeOptions::memory_accounting).
+  size_t memory_limit = 0;
+  // CPU time the script may use (its worker thread's CPU clock); past it the
+  // task is interrupted like a timeout. Zero: no limit.
+  std::chrono::duration<double> cpu_limit{0};
   // Cap on captured (or streamed) stdout+stderr bytes; beyond it output is
   // dropped and the result is flagged `truncated`. Zero: the pool default.
   size_t output_limit = 0;
@@ -87,6 +104,7 @@ struct TaskResult {
   // in Python (shutting down, no such worker, queue full).
   Status refusal;
   int worker = -1;                    // the worker slot that ran it
+  Lane lane = Lane::kIsolated;        // the lane that ran it: kIsolated or kCompat
   int64_t interpreter_id = -1;        // CPython's interpreter ID
   double duration_ms = 0;             // run time in the interpreter
   double queued_ms = 0;               // time spent waiting for a worker
