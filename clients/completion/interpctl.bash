@@ -49,7 +49,7 @@ _interpctl() {
         case $word in
             --) after_dashdash=1 ;;
             -s|--socket) socket=${COMP_WORDS[i+1]}; expects_value=1 ;;
-            -c|--code|-t|--timeout|-w|--worker|--isolation|--stdin|--name|--kwargs|--restart|--max-restarts)
+            -c|--code|-t|--timeout|-w|--worker|--isolation|--lane|--memory-limit|--stdin|--name|--kwargs|--restart|--max-restarts)
                 expects_value=1 ;;
             -*) ;;
             *) ((operands++)) ;;
@@ -72,13 +72,14 @@ _interpctl() {
     case $prev in
         -s|--socket|--stdin) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --isolation) COMPREPLY=($(compgen -W "reuse fresh" -- "$cur")); return ;;
+        --lane) COMPREPLY=($(compgen -W "isolated compat auto" -- "$cur")); return ;;
         --restart) COMPREPLY=($(compgen -W "never on-failure" -- "$cur")); return ;;
         -c|--code|-t|--timeout|-w|--worker|--name|--kwargs|--max-restarts) return ;;
     esac
 
     local opts="--socket -s --help -h"
     case $command in
-        run) opts+=" --code -c --timeout -t --worker -w --isolation --stdin --name --by-path --quiet -q --json" ;;
+        run) opts+=" --code -c --timeout -t --worker -w --isolation --lane --memory-limit --stdin --name --by-path --quiet -q --json" ;;
         version|stats) opts+=" --json" ;;
         actors) opts+=" --json --quiet -q" ;;
         call) opts+=" --kwargs --timeout -t --quiet -q" ;;

@@ -132,6 +132,16 @@ int InterpctlMain(int argc, char** argv) {
                   "reuse: a fresh __main__ in a warm interpreter (default); fresh: an untouched interpreter")
       ->type_name("MODE")
       ->check(CLI::IsMember({"reuse", "fresh"}));
+  run->add_option("--lane", p.run.lane,
+                  "isolated: own GIL (default); compat: a worker sharing the main GIL, for single-phase-init "
+                  "C extensions; auto: retry in compat when the isolated run cannot import one")
+      ->type_name("LANE")
+      ->check(CLI::IsMember({"isolated", "compat", "auto"}));
+  run->add_option("--memory-limit", p.run.memory_limit,
+                  "bytes the script may add to its interpreter's memory (e.g. 64MiB); past it, MemoryError")
+      ->type_name("SIZE")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber);
   run->add_option("--stdin", p.run.stdin_file, "what the script's sys.stdin reads ('-': interpctl's stdin)")
       ->type_name("FILE");
   run->add_option("--name", p.run.name, "the file name tracebacks show (default: FILE as given)")->type_name("NAME");

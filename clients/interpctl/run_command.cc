@@ -99,6 +99,8 @@ int RunCommand::BuildParams(Value* params) {
   if (options_.timeout) pairs.emplace_back(Str("timeout"), Value::Float(*options_.timeout));
   if (options_.worker) pairs.emplace_back(Str("worker"), Value::Int(*options_.worker));
   if (options_.isolation) pairs.emplace_back(Str("isolation"), Str(*options_.isolation));
+  if (options_.lane) pairs.emplace_back(Str("lane"), Str(*options_.lane));
+  if (options_.memory_limit) pairs.emplace_back(Str("memory_limit"), Value::Int(*options_.memory_limit));
   if (!options_.json) pairs.emplace_back(Str("stream"), Value::Bool(true));
   *params = Value::Dict(std::move(pairs));
   return exit_code::kSuccess;

@@ -51,6 +51,8 @@ struct RunOptions {
   std::optional<double> timeout;          // seconds, enforced by the daemon
   std::optional<int64_t> worker;          // pin to this worker
   std::optional<std::string> isolation;   // "reuse" | "fresh"
+  std::optional<std::string> lane;        // "isolated" | "compat" | "auto"
+  std::optional<int64_t> memory_limit;    // bytes the run may grow its interpreter by
   std::optional<std::string> stdin_file;  // what sys.stdin reads; "-" = our stdin
   std::optional<std::string> name;        // file name in tracebacks
   bool by_path = false;                   // send FILE's absolute path, not its text

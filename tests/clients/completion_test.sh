@@ -39,6 +39,7 @@ expect interpctl --so -- "--socket"
 expect interpctl --socket /tmp/x r -- "run"
 expect interpctl run --ti -- "--timeout"
 expect interpctl run --isolation "" -- "reuse fresh"
+expect interpctl run --lane "" -- "isolated compat auto"
 expect interpctl spawn --restart o -- "on-failure"
 expect interpctl run "$stub_dir/jo" -- "$stub_dir/job.py $stub_dir/jobs.txt"
 # After the script, words belong to it: no interpctl options.

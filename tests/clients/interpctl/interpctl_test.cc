@@ -207,6 +207,20 @@ TEST_CASE_METHOD(Fixture, "run --worker pins the run, and a worker that does not
   CHECK_THAT(r.err, Catch::Contains("interpctl: run: no worker 9"));
 }
 
+TEST_CASE_METHOD(Fixture, "run --isolation fresh, --lane compat and --memory-limit reach the daemon") {
+  // A fresh interpreter has not seen the module state an earlier run left.
+  CHECK(Ctl({"run", "-c", "import sys\nsys.marker_from_ctl = 1"}).exit_code == 0);
+  CHECK(Ctl({"run", "--isolation", "fresh", "-c", "import sys\nhasattr(sys, 'marker_from_ctl')"}).out ==
+        "false\n");
+  auto compat = Ctl({"run", "--json", "--lane", "compat", "-c", "1"});
+  CHECK_THAT(compat.out, Catch::Contains(R"("lane":"compat")"));
+  auto bomb = Ctl({"run", "--memory-limit", "16MiB", "-c", "x = bytearray(64 * 1024 * 1024)"});
+  CHECK(bomb.exit_code == 1);
+  CHECK_THAT(bomb.err, Catch::Contains("MemoryError"));
+  CHECK(Ctl({"run", "--memory-limit", "16MiB", "-c", "len(bytearray(1024))"}).out == "1024\n");
+  CHECK(Ctl({"run", "--lane", "sideways", "-c", "1"}).exit_code == 2);
+}
+
 TEST_CASE_METHOD(Fixture, "run --by-path lets the daemon read the file itself and sets __file__") {
   const std::string script = WriteFile("byp.py", "import os\nos.path.basename(__file__)\n");
   CHECK(Ctl({"run", "--by-path", script}).out == "\"byp.py\"\n");
