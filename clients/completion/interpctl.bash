@@ -84,7 +84,7 @@ _interpctl() {
         actors) opts+=" --json --quiet -q" ;;
         call) opts+=" --kwargs --timeout -t --quiet -q" ;;
         send) opts+=" --kwargs" ;;
-        spawn) opts+=" --code -c --kwargs --worker -w --restart --max-restarts" ;;
+        spawn) opts+=" --code -c --kwargs --worker -w --restart --max-restarts --memory-limit" ;;
     esac
 
     # Options are offered only before the first operand: after it, every

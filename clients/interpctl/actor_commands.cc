@@ -167,6 +167,7 @@ int SpawnCommand(CommandContext& context, const SpawnOptions& options) {
   if (options.worker) pairs.emplace_back(Str("worker"), Value::Int(*options.worker));
   if (options.restart) pairs.emplace_back(Str("restart"), Str(*options.restart));
   if (options.max_restarts) pairs.emplace_back(Str("max_restarts"), Value::Int(*options.max_restarts));
+  if (options.memory_limit) pairs.emplace_back(Str("memory_limit"), Value::Int(*options.memory_limit));
   Value result;
   if (const int rc = context.Call("actor.spawn", Value::Dict(std::move(pairs)), &result); rc != exit_code::kSuccess) {
     return rc;

@@ -47,6 +47,7 @@ struct SpawnOptions {
   std::optional<int64_t> worker;
   std::optional<std::string> restart;  // "never" | "on-failure"
   std::optional<int64_t> max_restarts;
+  std::optional<int64_t> memory_limit;  // bytes
 };
 
 // `actors`: a table, names only with `names_only`, or the raw list.

@@ -57,7 +57,7 @@ bool LooksLikeOurOption(const std::string& word, const std::vector<std::string>&
 // Options of call, send and spawn, recognized among their operands.
 const std::vector<std::string> kKnownOptions = {"--kwargs", "--timeout", "-t",        "--quiet", "-q",
                                                 "--socket", "-s",        "--code",    "-c",      "--worker",
-                                                "-w",       "--restart", "--max-restarts"};
+                                                "-w",       "--restart", "--max-restarts", "--memory-limit"};
 
 // "-x", "--name", but not "-" (stdin) or a negative number ("-1", "-.5").
 bool LooksLikeAnOption(const std::string& word) {
@@ -207,6 +207,12 @@ int InterpctlMain(int argc, char** argv) {
   spawn->add_option("--max-restarts", p.spawn.max_restarts, "give up after this many restarts")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
+  spawn->add_option("--memory-limit", p.spawn.memory_limit,
+                    "bytes the actor may grow its interpreter by over its life (e.g. 64MiB); past it, the method "
+                    "gets MemoryError")
+      ->type_name("SIZE")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::PositiveNumber);
   spawn->footer(actor_note + "\nExample:\n  interpctl spawn --restart on-failure counter Counter counter.py 0\n");
 
   CLI::App* stop = app.add_subcommand("stop", "Stop an actor");

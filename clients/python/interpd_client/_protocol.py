@@ -324,14 +324,15 @@ def actor_call(method: str, actor: str, actor_method: str, args: Sequence[Any], 
 
 
 def spawn_call(name: str, code: str, cls: str, args: Sequence[Any], kwargs: Dict[str, Any],
-               worker: Optional[int], restart: Optional[str], max_restarts: Optional[int]) -> Call:
+               worker: Optional[int], restart: Optional[str], max_restarts: Optional[int],
+               memory_limit: Optional[int] = None) -> Call:
     """``actor.spawn``: an instance of class ``cls`` defined by ``code``."""
     params: Dict[str, Any] = {"name": name, "code": code, "class": cls}
     if args:
         params["args"] = list(args)
     if kwargs:
         params["kwargs"] = dict(kwargs)
-    optional = {"worker": worker, "restart": restart, "max_restarts": max_restarts}
+    optional = {"worker": worker, "restart": restart, "max_restarts": max_restarts, "memory_limit": memory_limit}
     params.update({k: v for k, v in optional.items() if v is not None})
     return Call("actor.spawn", params)
 

@@ -152,10 +152,12 @@ class AsyncClient:
         worker: Optional[int] = None,
         restart: Optional[str] = None,
         max_restarts: Optional[int] = None,
+        memory_limit: Optional[int] = None,
         **kwargs: Any,
     ) -> Dict[str, Any]:
         """Starts an actor; returns ``{"name": ..., "worker": ...}``."""
-        return await self._execute(wire.spawn_call(name, code, cls, args, kwargs, worker, restart, max_restarts))
+        call = wire.spawn_call(name, code, cls, args, kwargs, worker, restart, max_restarts, memory_limit)
+        return await self._execute(call)
 
     async def stop(self, name: str) -> None:
         """Stops the actor ``name``."""

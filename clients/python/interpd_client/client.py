@@ -170,14 +170,19 @@ class Client:
         worker: Optional[int] = None,
         restart: Optional[str] = None,
         max_restarts: Optional[int] = None,
+        memory_limit: Optional[int] = None,
         **kwargs: Any,
     ) -> Dict[str, Any]:
         """Starts an actor ``name``: an instance of class ``cls`` defined by
         ``code``, built with ``*args, **kwargs`` (every keyword but
-        ``worker``, ``restart`` and ``max_restarts``). Returns
-        ``{"name": ..., "worker": ...}``; a constructor that raises is an
+        ``worker``, ``restart``, ``max_restarts`` and ``memory_limit``). Returns
+        ``{"name": ..., "worker": ...}``. ``memory_limit`` (bytes) bounds how
+        much the actor may grow its interpreter over its life (a method past
+        it raises MemoryError; an interpd addition to the protocol). A
+        constructor that raises is an
         :class:`ActorError`, a name in use :class:`InvalidParams`."""
-        return self._execute(wire.spawn_call(name, code, cls, args, kwargs, worker, restart, max_restarts))
+        call = wire.spawn_call(name, code, cls, args, kwargs, worker, restart, max_restarts, memory_limit)
+        return self._execute(call)
 
     def stop(self, name: str) -> None:
         """Stops the actor ``name``."""

@@ -197,6 +197,22 @@ TEST_CASE_METHOD(ActorFixture, "a method that raises prints the actor's tracebac
   CHECK(Ctl({"call", "c", "get"}).out == "1\n");
 }
 
+TEST_CASE_METHOD(ActorFixture, "spawn --memory-limit: a method past it gets MemoryError, the actor lives on") {
+  const std::string hog =
+      "class Hog:\n"
+      "    def __init__(self):\n"
+      "        self.kept = []\n"
+      "    def grow(self, mib):\n"
+      "        self.kept.append(bytearray(mib * 1024 * 1024))\n"
+      "        return len(self.kept)\n";
+  REQUIRE(Ctl({"spawn", "--memory-limit", "32MiB", "-c", hog, "hog", "Hog"}).exit_code == 0);
+  CHECK(Ctl({"call", "hog", "grow", "1"}).out == "1\n");
+  auto r = Ctl({"call", "hog", "grow", "64"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("MemoryError"));
+  CHECK(Ctl({"call", "hog", "grow", "1"}).out == "2\n");
+}
+
 TEST_CASE_METHOD(ActorFixture, "call --timeout: past it interpctl exits 124, and the actor answers again later") {
   SpawnCounter("slow");
   const auto start = std::chrono::steady_clock::now();

@@ -227,6 +227,23 @@ class ClientTest(daemon_helper.DaemonTestCase):
         self.client.send("raiser", "fail", "x")
         self.assertEqual(self.client.call("raiser", "get"), 1)
 
+    def test_an_actor_with_a_memory_limit_gets_memory_error_and_lives_on(self) -> None:
+        code = (
+            "class Hog:\n"
+            "    def __init__(self):\n"
+            "        self.kept = []\n"
+            "    def grow(self, mib):\n"
+            "        self.kept.append(bytearray(mib * 1024 * 1024))\n"
+            "        return len(self.kept)\n"
+        )
+        self.client.spawn("hog", code, "Hog", memory_limit=32 * 1024 * 1024)
+        self.addCleanup(self.client.stop, "hog")
+        self.assertEqual(self.client.call("hog", "grow", 1), 1)
+        with self.assertRaises(ActorError) as cm:
+            self.client.call("hog", "grow", 64)
+        self.assertEqual(cm.exception.type, "MemoryError")
+        self.assertEqual(self.client.call("hog", "grow", 1), 2)
+
     def test_a_call_past_its_timeout_raises_remote_timeout(self) -> None:
         self.client.spawn("sleepy", COUNTER, "Counter")
         self.addCleanup(self.client.stop, "sleepy")
