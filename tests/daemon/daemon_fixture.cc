@@ -178,6 +178,24 @@ std::string Daemon::Log() const {
   return s.str();
 }
 
+namespace {
+
+// Writes all of `bytes` to a connected socket (both test clients use it).
+bool SendAll(int fd, const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
 Client::Client(const std::string& socket_path) {
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a = Address(socket_path);
@@ -194,18 +212,7 @@ void Client::Close() {
   fd_ = -1;
 }
 
-bool Client::SendRaw(const std::string& bytes) {
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
+bool Client::SendRaw(const std::string& bytes) { return SendAll(fd_, bytes); }
 
 std::optional<std::string> Client::ReadLine(std::chrono::milliseconds timeout) {
   const auto until = Clock::now() + timeout;
@@ -328,18 +335,7 @@ void HttpClient::Close() {
   fd_ = -1;
 }
 
-bool HttpClient::SendRaw(const std::string& bytes) {
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  return true;
-}
+bool HttpClient::SendRaw(const std::string& bytes) { return SendAll(fd_, bytes); }
 
 std::string HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
                                 const std::vector<std::string>& headers) {
