@@ -1,20 +1,3 @@
-// Sanitizer defaults for the interpd binary in sanitizer builds; nothing in
-// others.
-//
-// CPython keeps some memory until exit on purpose (interned strings, static
-// types' caches, obmalloc's arena map) and, in 3.12/3.13, leaks part of every
-// destroyed subinterpreter. LeakSanitizer would report those at exit and turn
-// a clean shutdown into exit status 1. Only allocations made from libpython
-// are suppressed, so a leak in interpd's own code is still reported
-// (tests/libinterp/runtime_main.cc keeps the same list for the test binaries).
-#if defined(__SANITIZE_ADDRESS__)
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:libpython3\n"
-         "leak:_PyObject_Malloc\n"
-         "leak:PyMem_RawMalloc\n";
-}
-extern "C" const char* __asan_default_options() {
-  // CPython's obmalloc and its signal handling are not ASan-aware.
-  return "detect_stack_use_after_return=0:handle_segv=1:allow_user_segv_handler=1";
-}
-#endif
+// Sanitizer defaults for the interpd binary in sanitizer builds (the same
+// as the test binaries'); nothing in others.
+#include "interpd/sanitizer_defaults.h"

@@ -8,22 +8,7 @@
 #include <memory>
 
 #include "interpd/runtime.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-// CPython keeps some allocations until exit on purpose (interned strings,
-// static types' caches) and, in 3.12/3.13, leaks part of every destroyed
-// subinterpreter. Those are CPython's, allocated from libpython; suppress
-// only frames there, so a leak in interpd's own code is still reported.
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:libpython3\n"
-         "leak:_PyObject_Malloc\n"
-         "leak:PyMem_RawMalloc\n";
-}
-extern "C" const char* __asan_default_options() {
-  // CPython's obmalloc and its signal handling are not ASan-aware.
-  return "detect_stack_use_after_return=0:handle_segv=1:allow_user_segv_handler=1";
-}
-#endif
+#include "interpd/sanitizer_defaults.h"  // once per binary: here
 
 int main(int argc, char** argv) {
   std::unique_ptr<interpd::Runtime> runtime;
