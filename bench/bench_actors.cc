@@ -574,7 +574,7 @@ interpd::TaskResult RunScript(interpd::WorkerPool& pool, const std::string& code
 
 std::vector<int64_t> FromBytes(const interpd::Value& v) {
   if (v.kind() != interpd::ValueKind::kBytes) Die("expected bytes from the script, got " + v.Repr());
-  const std::string& s = v.str();
+  const std::string_view s = v.str();
   std::vector<int64_t> out(s.size() / 8);
   std::memcpy(out.data(), s.data(), out.size() * 8);
   return out;

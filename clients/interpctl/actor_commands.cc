@@ -26,7 +26,7 @@ bool ReadJsonWord(const std::string& word, Value* out, std::string* error) {
 
 std::string Cell(const Value* v) {
   if (v == nullptr || v->is_none()) return "-";
-  if (v->kind() == ValueKind::kStr) return v->str();
+  if (v->kind() == ValueKind::kStr) return std::string(v->str());
   return ToJsonText(*v);
 }
 

@@ -30,7 +30,7 @@ std::string Text(const Value* v, int decimals = 2) {
       return buf;
     }
     case ValueKind::kStr:
-      return v->str();
+      return std::string(v->str());
     case ValueKind::kBool:
       return v->as_bool() ? "yes" : "no";
     default:
@@ -140,7 +140,7 @@ int VersionCommand(CommandContext& context, bool json) {
   if (json) {
     context.console().Out(ToJsonText(result) + "\n");
   } else {
-    context.console().Out("interpd    " + daemon->str() + "  (CPython " + Text(Member(result, "python")) +
+    context.console().Out("interpd    " + std::string(daemon->str()) + "  (CPython " + Text(Member(result, "python")) +
                           ", protocol " + std::to_string(protocol->as_int()) + ", at " + context.socket().path + ")\n");
   }
   if (protocol->as_int() != kProtocolVersion) {

@@ -188,7 +188,7 @@ int RunCommand::ExitCodeForResult(const Value& result, int signal, std::string* 
     *problem = "has no \"status\"";
     return -1;
   }
-  const std::string& s = status->str();
+  const std::string s(status->str());
   if (s == "ok") return exit_code::kSuccess;
   if (s == "error") return exit_code::kScriptError;
   if (s == "timeout") return exit_code::kTimeout;

@@ -101,7 +101,7 @@ bool ParseServerLine(std::string_view line, const protocol::Limits& limits, Serv
   }
   const Value* data = Member(*error, "data");
   out->result.reset();
-  out->error = RpcError{static_cast<int>(code->as_int()), text->str(), data != nullptr ? *data : Value()};
+  out->error = RpcError{static_cast<int>(code->as_int()), std::string(text->str()), data != nullptr ? *data : Value()};
   return true;
 }
 

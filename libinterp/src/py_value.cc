@@ -29,14 +29,14 @@ bool StrToValue(PyObject* obj, Value* out) {
   Py_ssize_t n = 0;
   const char* p = PyUnicode_AsUTF8AndSize(obj, &n);
   if (p != nullptr) {
-    *out = Value::Str(std::string(p, static_cast<size_t>(n)));
+    *out = Value::Str(p, static_cast<size_t>(n));
     return true;
   }
   // Lone surrogates: keep them exactly (value.h invariant 3).
   PyErr_Clear();
   PyObject* enc = PyUnicode_AsEncodedString(obj, "utf-8", "surrogatepass");
   if (enc == nullptr) return false;
-  *out = Value::Str(std::string(PyBytes_AS_STRING(enc), static_cast<size_t>(PyBytes_GET_SIZE(enc))));
+  *out = Value::Str(PyBytes_AS_STRING(enc), static_cast<size_t>(PyBytes_GET_SIZE(enc)));
   Py_DECREF(enc);
   return true;
 }
@@ -89,7 +89,7 @@ class Converter {
       return true;
     }
     if (sub ? PyBytes_Check(obj) : PyBytes_CheckExact(obj)) {
-      *out = Value::Bytes(std::string(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj))));
+      *out = Value::Bytes(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj)));
       return true;
     }
     if (sub ? PyComplex_Check(obj) : PyComplex_CheckExact(obj)) {

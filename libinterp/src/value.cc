@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace interpd {
@@ -29,8 +30,16 @@ struct ComplexNode final : Value::Node {
   double real = 0;
   double imag = 0;
 };
-struct BytesNode final : Value::Node {  // kStr, kBytes, kPickled
-  std::string data;
+// kStr, kBytes, kPickled. Small payloads (and every copy made from a
+// pointer and size) live right after the node, in the same allocation;
+// large std::strings handed to a factory are moved into `owned` instead of
+// copied. `data` points to one or the other.
+struct BytesNode final : Value::Node {
+  std::string_view data;
+  std::string owned;
+  // Nodes with trailing bytes come from ::operator new(sizeof + n): free
+  // them unsized (the deleting destructor would pass sizeof(BytesNode)).
+  static void operator delete(void* p) { ::operator delete(p); }
 };
 struct SeqNode final : Value::Node {  // kTuple, kList, kFrozenSet
   Value::Items items;
@@ -186,9 +195,23 @@ Value Value::Complex(double real, double imag) {
 }
 
 namespace {
+// Up to this size a std::string handed to a factory is copied next to the
+// node (one allocation instead of two); beyond it, moving it is cheaper.
+constexpr size_t kInlineBytes = 256;
+
+Value::Node* MakeBytesCopy(const char* p, size_t n) {
+  void* mem = ::operator new(sizeof(BytesNode) + n);
+  auto* node = new (mem) BytesNode;
+  char* bytes = reinterpret_cast<char*>(node + 1);
+  if (n != 0) std::memcpy(bytes, p, n);
+  node->data = std::string_view(bytes, n);
+  return node;
+}
 Value::Node* MakeBytes(std::string data) {
+  if (data.size() <= kInlineBytes) return MakeBytesCopy(data.data(), data.size());
   auto* node = new BytesNode;
-  node->data = std::move(data);
+  node->owned = std::move(data);
+  node->data = node->owned;
   return node;
 }
 Value::Node* MakeSeq(Value::Items items) {
@@ -200,6 +223,8 @@ Value::Node* MakeSeq(Value::Items items) {
 
 Value Value::Str(std::string utf8) { return Value(ValueKind::kStr, MakeBytes(std::move(utf8))); }
 Value Value::Bytes(std::string data) { return Value(ValueKind::kBytes, MakeBytes(std::move(data))); }
+Value Value::Str(const char* utf8, size_t size) { return Value(ValueKind::kStr, MakeBytesCopy(utf8, size)); }
+Value Value::Bytes(const char* data, size_t size) { return Value(ValueKind::kBytes, MakeBytesCopy(data, size)); }
 Value Value::Pickled(std::string data) { return Value(ValueKind::kPickled, MakeBytes(std::move(data))); }
 Value Value::Tuple(Items items) { return Value(ValueKind::kTuple, MakeSeq(std::move(items))); }
 Value Value::List(Items items) { return Value(ValueKind::kList, MakeSeq(std::move(items))); }
@@ -240,7 +265,7 @@ double Value::complex_imag() const {
   assert(kind_ == ValueKind::kComplex);
   return As<ComplexNode>(u_.node).imag;
 }
-const std::string& Value::str() const {
+std::string_view Value::str() const {
   assert(kind_ == ValueKind::kStr || kind_ == ValueKind::kBytes || kind_ == ValueKind::kPickled);
   return As<BytesNode>(u_.node).data;
 }
@@ -477,7 +502,7 @@ bool DecimalToBigInt(std::string_view text, std::vector<uint8_t>* out) {
 
 namespace {
 
-void ReprStr(const std::string& s, bool bytes, std::string* out) {
+void ReprStr(std::string_view s, bool bytes, std::string* out) {
   const bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
   const char q = use_double ? '"' : '\'';
   if (bytes) *out += 'b';

@@ -114,7 +114,7 @@ std::optional<std::string> ParamsReader::String(std::string_view name, Presence 
     WrongType(name, "a string", *v);
     return std::nullopt;
   }
-  return v->str();
+  return std::string(v->str());
 }
 
 std::optional<bool> ParamsReader::Bool(std::string_view name, Presence presence) {
@@ -190,7 +190,7 @@ std::optional<std::vector<std::string>> ParamsReader::StringList(std::string_vie
       WrongType(std::string(name) + "[" + std::to_string(k) + "]", "a string", item);
       return std::nullopt;
     }
-    out.push_back(item.str());
+    out.emplace_back(item.str());
   }
   return out;
 }

@@ -438,7 +438,7 @@ const Value& Get(const Value& v, std::string_view key) {
 
 std::string GetStr(const Value& v, std::string_view key) {
   const Value& x = Get(v, key);
-  return x.kind() == ValueKind::kStr ? x.str() : std::string();
+  return x.kind() == ValueKind::kStr ? std::string(x.str()) : std::string();
 }
 
 int64_t GetInt(const Value& v, std::string_view key) {

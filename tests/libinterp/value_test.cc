@@ -138,3 +138,28 @@ TEST_CASE("copies shared across threads are destroyed exactly once", "[value][th
   CHECK(shared.items()[0].str().size() == 100);
   CHECK(shared.items()[1].as_int() == 7);
 }
+
+TEST_CASE("str and bytes keep their bytes whether stored next to the node or moved in", "[value]") {
+  // 0, 16 and 256 bytes fit next to the node; 257 and 100000 are moved in.
+  for (size_t n : {size_t{0}, size_t{16}, size_t{256}, size_t{257}, size_t{100000}}) {
+    INFO("size " << n);
+    std::string data(n, '\0');
+    for (size_t k = 0; k < n; ++k) data[k] = static_cast<char>(k * 7);
+    const Value moved = Value::Bytes(std::string(data));
+    const Value copied = Value::Bytes(data.data(), data.size());
+    const Value text = Value::Str(std::string(n, 'a'));
+    const Value text_copy = Value::Str(std::string(n, 'a').c_str(), n);
+    CHECK(moved.str() == data);
+    CHECK(copied.str() == data);
+    CHECK(moved == copied);
+    CHECK(text == text_copy);
+    CHECK(text.str().size() == n);
+    // A copy shares the node; the bytes stay valid after the original goes.
+    Value keep;
+    {
+      Value tmp = Value::Bytes(data.data(), data.size());
+      keep = tmp;
+    }
+    CHECK(keep.str() == data);
+  }
+}

@@ -96,6 +96,12 @@ class Value {
   static Value Complex(double real, double imag);
   static Value Str(std::string utf8);
   static Value Bytes(std::string data);
+  // The same from a copy of [data, data + size): one heap allocation for
+  // node and bytes together (what a channel send of a small str or bytes
+  // pays; the node is often freed on another thread, where each extra
+  // block costs a cross-thread free).
+  static Value Str(const char* utf8, size_t size);
+  static Value Bytes(const char* data, size_t size);
   static Value Tuple(Items items);
   static Value List(Items items);
   static Value FrozenSet(Items items);
@@ -114,8 +120,8 @@ class Value {
   const std::vector<uint8_t>& big_int_bytes() const;
   double complex_real() const;
   double complex_imag() const;
-  // kStr, kBytes, kPickled: the bytes.
-  const std::string& str() const;
+  // kStr, kBytes, kPickled: the bytes (valid while a Value holds the node).
+  std::string_view str() const;
   // kTuple, kList, kFrozenSet: the elements.
   const Items& items() const;
   // kDict: the pairs, in insertion order.
