@@ -94,16 +94,6 @@
 
 namespace interpd {
 
-// One CPU "pause": tells the core we spin (saves power, yields to the
-// sibling hyperthread, avoids a memory-order machine clear on exit).
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 template <typename Queue>
 class BasicChannel {
  public:

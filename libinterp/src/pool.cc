@@ -5,13 +5,7 @@
 #include "channel_registry.h"
 #include "interpd/pool.h"
 #include "pool_impl.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define INTERPD_CPU_RELAX() _mm_pause()
-#else
-#define INTERPD_CPU_RELAX() ((void)0)
-#endif
+#include "wait_word.h"  // CpuRelax
 
 namespace interpd {
 
@@ -97,7 +91,7 @@ void Task::Wait(std::chrono::microseconds spin) const {
   if (done_.load(std::memory_order_acquire)) return;
   const auto until = std::chrono::steady_clock::now() + spin;
   while (std::chrono::steady_clock::now() < until) {
-    for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
+    for (int k = 0; k < 64; ++k) CpuRelax();
     if (done_.load(std::memory_order_acquire)) return;
     std::this_thread::yield();  // the worker may need this CPU (worker.cc)
   }
@@ -237,7 +231,7 @@ TaskPtr PoolImpl::Submit(TaskRequest request, std::function<void(TaskResult)> do
     }
     s.inbox.push(TaskPtr(task).detach());
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) s.Wake();
+    if (s.ClaimIdle()) s.Wake();
     return task;
   }
   const size_t limit = queue_limit();
@@ -259,7 +253,7 @@ void PoolImpl::WakeOneIdle(size_t begin, size_t end) {
   for (size_t k = 0; k < n; ++k) {
     Slot& s = *slots_[begin + (start + k) % n];
     if (s.dedicated_to_actors) continue;
-    if (s.idle.load(std::memory_order_relaxed) && s.idle.exchange(false, std::memory_order_acq_rel)) {
+    if (s.ClaimIdle()) {
       s.Wake();
       return;
     }

@@ -9,13 +9,6 @@
 #include <ctime>
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define INTERPD_CPU_RELAX() _mm_pause()
-#else
-#define INTERPD_CPU_RELAX() ((void)0)
-#endif
-
 namespace interpd {
 
 namespace {
@@ -105,7 +98,7 @@ bool WaitWord::SpinUntilChanged(uint32_t expected, std::chrono::nanoseconds spin
   do {
     for (int k = 0; k < 32; ++k) {
       if (word_.load(std::memory_order_acquire) != expected) return true;
-      INTERPD_CPU_RELAX();
+      CpuRelax();
     }
     std::this_thread::yield();
   } while (std::chrono::steady_clock::now() < until);

@@ -7,13 +7,7 @@
 
 #include "actor_host.h"
 #include "pool_impl.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define INTERPD_CPU_RELAX() _mm_pause()
-#else
-#define INTERPD_CPU_RELAX() ((void)0)
-#endif
+#include "wait_word.h"  // CpuRelax
 
 namespace interpd {
 
@@ -83,9 +77,7 @@ void Worker::ThreadMain() {
     // so an idle owner frees what receivers let go (DESIGN.md).
     Slot* slot = slot_;
     ctx_.share_owner = std::make_shared<ShareOwner>(interp_.id(), [slot] {
-      if (slot->idle.load(std::memory_order_acquire) && slot->idle.exchange(false, std::memory_order_acq_rel)) {
-        slot->Wake();
-      }
+      if (slot->ClaimIdle()) slot->Wake();
     });
     ShareOwner::Current() = ctx_.share_owner.get();
     share_owner_.store(ctx_.share_owner.get(), std::memory_order_release);
@@ -166,7 +158,7 @@ TaskPtr Worker::NextTask() {
     if (spin.count() > 0) {
       const auto until = std::chrono::steady_clock::now() + spin;
       do {
-        for (int k = 0; k < 64; ++k) INTERPD_CPU_RELAX();
+        for (int k = 0; k < 64; ++k) CpuRelax();
         if (TaskPtr t = TryPop()) return t;
         // A submitter that shares our CPU (2 CPUs, scheduler's choice) can
         // only push while we are off it: without this, every hand-off there

@@ -97,9 +97,18 @@ struct Slot {
   // that both its reply and actor work for this slot wake it (actor_host.h).
   WaitWord call_word;
 
-  void Wake() {
+  // Takes the parked worker's `idle` flag (the handshake of
+  // Worker::NextTask); true for the one caller that must then wake it. The
+  // caller makes its work visible and issues a full fence first.
+  bool ClaimIdle() { return idle.load(std::memory_order_relaxed) && idle.exchange(false, std::memory_order_acq_rel); }
+
+  void WakeWorker() {
     wake.fetch_add(1, std::memory_order_release);
     wake.notify_all();
+  }
+
+  void Wake() {
+    WakeWorker();
     WakeCaller();
   }
 
@@ -118,10 +127,7 @@ struct Slot {
   // `wake`, which every slot shares: ~0.5 us of each actor call.
   void WakeForActorWork() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (idle.load(std::memory_order_relaxed) && idle.exchange(false, std::memory_order_acq_rel)) {
-      wake.fetch_add(1, std::memory_order_release);
-      wake.notify_all();
-    }
+    if (ClaimIdle()) WakeWorker();
     WakeCaller();
   }
 
