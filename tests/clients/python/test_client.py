@@ -17,6 +17,24 @@ from interpd_client import (ActorError, Client, DaemonUnavailable, InvalidParams
 WAIT_FOREVER = "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.01)\n"
 
 
+def start_run_that_waits(test: unittest.TestCase, client: Client) -> tuple[threading.Thread, list]:
+    """Starts a run that never ends on another thread; returns once it
+    printed, with the thread and the list its DaemonUnavailable lands in."""
+    failures: list = []
+    started = threading.Event()
+
+    def work() -> None:
+        try:
+            client.run(WAIT_FOREVER, on_output=lambda s, d: started.set())
+        except DaemonUnavailable as e:
+            failures.append(e)
+
+    th = threading.Thread(target=work)
+    th.start()
+    test.assertTrue(started.wait(30))
+    return th, failures
+
+
 class ClientTest(daemon_helper.DaemonTestCase):
     def setUp(self) -> None:
         self.client = Client(self.daemon.socket_path, timeout=60)
@@ -418,18 +436,7 @@ class ClientTest(daemon_helper.DaemonTestCase):
     def test_close_fails_the_requests_in_flight_and_the_daemon_cancels_them(self) -> None:
         before = self.total("cancelled")
         client = Client(self.daemon.socket_path)
-        failures = []
-        started = threading.Event()
-
-        def work() -> None:
-            try:
-                client.run(WAIT_FOREVER, on_output=lambda s, d: started.set())
-            except DaemonUnavailable as e:
-                failures.append(e)
-
-        th = threading.Thread(target=work)
-        th.start()
-        self.assertTrue(started.wait(30))
+        th, failures = start_run_that_waits(self, client)
         client.close()
         th.join(30)
         self.assertEqual(len(failures), 1)
@@ -481,18 +488,7 @@ class ConnectionTest(unittest.TestCase):
         path = first.socket_path
         client = Client(path)
         self.addCleanup(client.close)
-        failures = []
-        started = threading.Event()
-
-        def work() -> None:
-            try:
-                client.run(WAIT_FOREVER, on_output=lambda s, d: started.set())
-            except DaemonUnavailable as e:
-                failures.append(e)
-
-        th = threading.Thread(target=work)
-        th.start()
-        self.assertTrue(started.wait(30))
+        th, failures = start_run_that_waits(self, client)
         first.kill()
         th.join(30)
         self.assertEqual(len(failures), 1)
